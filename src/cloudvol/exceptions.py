@@ -186,4 +186,8 @@ class SkeletonAttributeMixingError(CloudVolError):
     """Skeletons with different attribute definitions were merged."""
 
 
+class DtypeMismatchError(CloudVolError, ValueError):
+    """An array's dtype differs from the layer's ``data_type``."""
+
+
 __all__ = [name for name, obj in list(globals().items()) if isinstance(obj, type)]

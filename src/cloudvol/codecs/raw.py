@@ -1,0 +1,40 @@
+"""``raw``: little-endian elements in Fortran (x, y, z, c) order, no header."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cloudvol.codecs.base import ChunkSpec
+from cloudvol.exceptions import DecodingError, EncodingError
+
+
+class RawCodec:
+    name = "raw"
+    transport_compressed_by_default = True
+    content_type = "application/octet-stream"
+
+    def check(self, dtype: np.dtype, num_channels: int) -> None:
+        if dtype.kind not in "biuf":
+            raise EncodingError(f"raw encoding cannot store dtype {dtype}")
+
+    def encode(self, array: np.ndarray, spec: ChunkSpec) -> bytes | memoryview:
+        if array.shape != spec.shape:
+            raise EncodingError(
+                f"chunk {spec.key}: array shape {array.shape} != chunk shape {spec.shape}"
+            )
+        wire = spec.dtype.newbyteorder("<")
+        array = np.asarray(array, dtype=wire)
+        if array.flags.f_contiguous:
+            # A Fortran-contiguous array's transpose is C-contiguous: a zero-copy buffer.
+            return memoryview(array.T).cast("B")
+        return array.tobytes(order="F")
+
+    def decode(self, data: bytes | memoryview, spec: ChunkSpec) -> np.ndarray:
+        expected = spec.nbytes
+        if len(data) != expected:
+            raise DecodingError(
+                f"chunk {spec.key}: raw data is {len(data)} bytes, expected {expected} "
+                f"for shape {spec.shape[:3]} × {spec.shape[3]} channel(s) of {spec.dtype}"
+            )
+        flat = np.frombuffer(data, dtype=spec.dtype.newbyteorder("<"))
+        return flat.reshape(spec.shape, order="F")

@@ -1,0 +1,1 @@
+"""Frontends: the CloudVolume facade per data format."""

@@ -1,0 +1,1 @@
+"""The precomputed format layer: info model, chunk grid, provenance (no IO)."""

@@ -1,0 +1,88 @@
+"""Chunk grid arithmetic and chunk names for unsharded scales.
+
+A scale of ``size S``, ``voxel_offset O`` and chunk ``C`` has ``ceil(S/C)`` cells per
+axis; cell ``g`` covers ``[O + g·C, O + min((g+1)·C, S))``: edge cells are clipped,
+never padded. A cell is stored as ``{key}/{x0}-{x1}_{y0}-{y1}_{z0}-{z1}``.
+All coordinates are voxels at the scale, (x, y, z), as int64 numpy arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cloudvol.precomputed.info import ScaleGeometry
+
+__all__ = ["ChunkGrid", "ChunkPlan", "chunk_name"]
+
+
+def chunk_name(start: np.ndarray | tuple, stop: np.ndarray | tuple) -> str:
+    """``x0-x1_y0-y1_z0-z1`` for a chunk spanning ``[start, stop)``."""
+    return f"{start[0]}-{stop[0]}_{start[1]}-{stop[1]}_{start[2]}-{stop[2]}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkPlan:
+    """The chunks a request touches: ``starts``/``stops`` are ``(n, 3)`` int64 arrays
+    of each chunk's clipped extent; ``keys[i]`` is its object key (relative to the
+    layer root)."""
+
+    starts: np.ndarray
+    stops: np.ndarray
+    keys: list[str]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+class ChunkGrid:
+    """The chunk grid of one scale."""
+
+    def __init__(self, geometry: ScaleGeometry) -> None:
+        self.geometry = geometry
+        self.key = geometry.key
+        self.offset = np.asarray(geometry.voxel_offset, dtype=np.int64)
+        self.size = np.asarray(geometry.size, dtype=np.int64)
+        self.chunk_size = np.asarray(geometry.chunk_size, dtype=np.int64)
+        self.bounds_max = self.offset + self.size
+
+    @property
+    def grid_size(self) -> np.ndarray:
+        """Number of chunks per axis."""
+        return -(-self.size // self.chunk_size)
+
+    def expand_to_grid(self, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Grow ``[start, stop)`` to chunk boundaries, clipped to the volume bounds."""
+        rel_start = (np.asarray(start, dtype=np.int64) - self.offset) // self.chunk_size
+        rel_stop = -(-(np.asarray(stop, dtype=np.int64) - self.offset) // self.chunk_size)
+        new_start = np.maximum(self.offset + rel_start * self.chunk_size, self.offset)
+        new_stop = np.minimum(self.offset + rel_stop * self.chunk_size, self.bounds_max)
+        return new_start, new_stop
+
+    def is_aligned(self, start: np.ndarray, stop: np.ndarray) -> bool:
+        """Whether ``[start, stop)`` (inside the bounds) is a union of whole chunks;
+        a clipped edge chunk counts as whole."""
+        grid_start, grid_stop = self.expand_to_grid(start, stop)
+        return bool(np.array_equal(grid_start, start) and np.array_equal(grid_stop, stop))
+
+    def plan(self, start: np.ndarray, stop: np.ndarray) -> ChunkPlan:
+        """Every chunk intersecting ``[start, stop)`` ∩ bounds, x fastest."""
+        start = np.maximum(np.asarray(start, dtype=np.int64), self.offset)
+        stop = np.minimum(np.asarray(stop, dtype=np.int64), self.bounds_max)
+        if np.any(stop <= start):
+            empty = np.zeros((0, 3), dtype=np.int64)
+            return ChunkPlan(empty, empty, [])
+        first = (start - self.offset) // self.chunk_size
+        last = -(-(stop - self.offset) // self.chunk_size)
+        axes = [np.arange(first[i], last[i], dtype=np.int64) for i in range(3)]
+        gz, gy, gx = np.meshgrid(axes[2], axes[1], axes[0], indexing="ij")
+        cells = np.stack([gx.ravel(), gy.ravel(), gz.ravel()], axis=1)
+        starts = self.offset + cells * self.chunk_size
+        stops = np.minimum(starts + self.chunk_size, self.bounds_max)
+        prefix = f"{self.key}/"
+        keys = [
+            f"{prefix}{a}-{d}_{b}-{e}_{c}-{f}"
+            for (a, b, c), (d, e, f) in zip(starts.tolist(), stops.tolist(), strict=True)
+        ]
+        return ChunkPlan(starts, stops, keys)

@@ -1,0 +1,1 @@
+"""Volume operations: plan -> fetch -> decode -> paint (reads), cut -> encode -> put (writes)."""
