@@ -27,7 +27,9 @@ class RawCodec:
         if array.flags.f_contiguous:
             # A Fortran-contiguous array's transpose is C-contiguous: a zero-copy buffer.
             return memoryview(array.T).cast("B")
-        return array.tobytes(order="F")
+        # C-order bytes of the transpose are the F-order bytes of the array; numpy's
+        # C-order copy loop is about twice as fast as tobytes(order="F").
+        return array.T.tobytes()
 
     def decode(self, data: bytes | memoryview, spec: ChunkSpec) -> np.ndarray:
         expected = spec.nbytes
