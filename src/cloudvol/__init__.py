@@ -1,8 +1,8 @@
 """cloudvol: a fast, format-exact, drop-in replacement for CloudVolume.
 
-    from cloudvol import CloudVolume
-    vol = CloudVolume("gs://bucket/dataset/layer")
-    cutout = vol[0:512, 0:512, 0:64]
+from cloudvol import CloudVolume
+vol = CloudVolume("gs://bucket/dataset/layer")
+cutout = vol[0:512, 0:512, 0:64]
 """
 
 from cloudvol import exceptions

@@ -44,7 +44,9 @@ class CloudVolume:
     def __new__(cls, cloudpath: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
         # use_https is the 19th parameter after cloudpath; it changes how the path parses.
         use_https = kwargs.get("use_https", args[18] if len(args) > 18 else False)
-        parsed = paths.parse(cloudpath, use_https=use_https) if isinstance(cloudpath, str) else cloudpath
+        parsed = (
+            paths.parse(cloudpath, use_https=use_https) if isinstance(cloudpath, str) else cloudpath
+        )
         return _frontend_for(parsed)(parsed, *args, **kwargs)
 
     @classmethod
@@ -77,7 +79,11 @@ class CloudVolume:
         if vol_path is None:
             vol_path = f"file:///tmp/image/{uuid.uuid4().hex[:8]}"
         if layer_type is None:
-            layer_type = "segmentation" if arr.dtype in (np.bool_, np.uint16, np.uint32, np.uint64) else "image"
+            layer_type = (
+                "segmentation"
+                if arr.dtype in (np.bool_, np.uint16, np.uint32, np.uint64)
+                else "image"
+            )
         info = infomod.create_info(
             num_channels=arr.shape[3], layer_type=layer_type, data_type=arr.dtype, encoding=encoding,
             resolution=resolution, voxel_offset=voxel_offset, volume_size=arr.shape[:3],
@@ -86,7 +92,10 @@ class CloudVolume:
         )  # fmt: skip
         vol = cls(vol_path, info=info, compress=compress, progress=progress)
         vol.provenance.processing.append(
-            {"method": "from_numpy", "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+            {
+                "method": "from_numpy",
+                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            }
         )
         vol.commit_info()
         vol.commit_provenance()

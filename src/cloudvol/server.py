@@ -9,6 +9,7 @@ files (sharded data). It binds to 127.0.0.1 by default.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import http.server
 import os
@@ -28,10 +29,12 @@ class PrecomputedRequestHandler(http.server.SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Access-Control-Allow-Headers", "Range")
-        self.send_header("Access-Control-Expose-Headers", "Content-Range, Content-Length, Content-Encoding")
+        self.send_header(
+            "Access-Control-Expose-Headers", "Content-Range, Content-Length, Content-Encoding"
+        )
         super().end_headers()
 
-    def do_OPTIONS(self) -> None:  # noqa: N802 - http.server's naming
+    def do_OPTIONS(self) -> None:
         self.send_response(204)
         self.end_headers()
 
@@ -45,10 +48,10 @@ class PrecomputedRequestHandler(http.server.SimpleHTTPRequestHandler):
                 return candidate, encoding
         return None
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._serve(body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._serve(body=False)
 
     def _serve(self, body: bool) -> None:
@@ -84,7 +87,7 @@ class PrecomputedRequestHandler(http.server.SimpleHTTPRequestHandler):
                 f.seek(start)
                 self.wfile.write(f.read(end - start))
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         if os.environ.get("CLOUDVOL_SERVER_LOG"):
             super().log_message(format, *args)
 
@@ -94,10 +97,8 @@ def serve(directory: str, port: int = 1337, host: str = "127.0.0.1") -> None:
     handler = functools.partial(PrecomputedRequestHandler, directory=str(Path(directory).resolve()))
     with http.server.ThreadingHTTPServer((host, port), handler) as server:
         print(f"Serving {directory} at http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
-        except KeyboardInterrupt:
-            pass
 
 
 def main(argv: list[str] | None = None) -> None:

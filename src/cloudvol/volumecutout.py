@@ -71,7 +71,9 @@ class VolumeCutout(np.ndarray):
             handle.close()
 
     @classmethod
-    def from_volume(cls, meta: Any, mip: int, buf: np.ndarray, bounds: Any, handle: Any = None) -> VolumeCutout:
+    def from_volume(
+        cls, meta: Any, mip: int, buf: np.ndarray, bounds: Any, handle: Any = None
+    ) -> VolumeCutout:
         return cls(
             buf=buf,
             path=meta.path.extracted if hasattr(meta.path, "extracted") else meta.path,

@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloudvol.exceptions import InvalidInfoError
+from cloudvol.lib import find_closest_divisor
 from cloudvol.precomputed.grid import ChunkGrid
 from cloudvol.precomputed.info import (
     ScaleGeometry,
     add_scale,
     create_info,
     dumps_info,
-    find_closest_divisor,
     resolution_key,
     validate_info,
 )
@@ -70,7 +70,9 @@ def test_resolution_typing_rule():
 
 
 def test_add_scale_replaces_equal_resolution_and_returns_it():
-    info = create_info(1, "image", "uint8", "raw", (4, 4, 40), (3, 5, 0), (101, 99, 10), chunk_size=(128, 96, 10))
+    info = create_info(
+        1, "image", "uint8", "raw", (4, 4, 40), (3, 5, 0), (101, 99, 10), chunk_size=(128, 96, 10)
+    )
     scale = add_scale(info, (2, 2, 1))
     assert scale is info["scales"][1]
     assert scale["voxel_offset"] == [1, 2, 0] and scale["size"] == [51, 50, 10]
@@ -82,7 +84,9 @@ def test_add_scale_replaces_equal_resolution_and_returns_it():
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 3000), st.integers(1, 200))
 def test_find_closest_divisor_matches_cloudvolume(n, target):
-    assert find_closest_divisor([n], [target]) == [int(cloudvolume.lib.find_closest_divisor([n], [target])[0])]
+    assert find_closest_divisor([n], [target]) == [
+        int(cloudvolume.lib.find_closest_divisor([n], [target])[0])
+    ]
 
 
 def valid_info():

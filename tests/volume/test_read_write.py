@@ -17,7 +17,18 @@ from cloudvol.exceptions import (
     ScaleUnavailableError,
 )
 
-DTYPES = ["uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float32", "float64"]
+DTYPES = [
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float32",
+    "float64",
+]
 
 
 def make_volume(path, shape=(100, 70, 30), chunk=(32, 32, 16), offset=(0, 0, 0), dtype="uint8",
@@ -125,7 +136,9 @@ def test_missing_chunk_raises_unless_fill_missing(layer_path):
 
 
 def test_chunk_files_are_named_like_cloudvolume(tmp_path):
-    vol = make_volume(f"file://{tmp_path}/ds/layer", offset=(20, 0, -5), shape=(100, 70, 10), chunk=(64, 64, 64))
+    vol = make_volume(
+        f"file://{tmp_path}/ds/layer", offset=(20, 0, -5), shape=(100, 70, 10), chunk=(64, 64, 64)
+    )
     vol[:, :, :] = 1
     names = sorted(p.name for p in (tmp_path / "ds/layer/4_4_40").iterdir())
     assert names == [

@@ -122,7 +122,11 @@ class CloudVolumePrecomputed:
                                "lru_bytes": lru_bytes, "lru_encoding": lru_encoding,
                                "cache_locking": cache_locking}  # fmt: skip
         self.mesh_dir, self.skel_dir = mesh_dir, skel_dir
-        self.spatial_index_db, self.agglomerate, self.timestamp = spatial_index_db, agglomerate, timestamp
+        self.spatial_index_db, self.agglomerate, self.timestamp = (
+            spatial_index_db,
+            agglomerate,
+            timestamp,
+        )
         self.mesh = None
         self.skeleton = None
         self._mip = 0
@@ -155,8 +159,10 @@ class CloudVolumePrecomputed:
 
     # --- flags forwarded to vol.image ------------------------------------------------
 
-    def _forward(name: str) -> property:  # type: ignore[misc]  # noqa: N805
-        return property(lambda self: getattr(self.image, name), lambda self, v: setattr(self.image, name, v))
+    def _forward(name: str) -> property:  # type: ignore[misc]
+        return property(
+            lambda self: getattr(self.image, name), lambda self, v: setattr(self.image, name, v)
+        )
 
     bounded = _forward("bounded")
     autocrop = _forward("autocrop")
@@ -187,9 +193,13 @@ class CloudVolumePrecomputed:
             normalize_compress(value)
         self.config.compress = value
 
-    cdn_cache = property(lambda s: s.config.cdn_cache, lambda s, v: setattr(s.config, "cdn_cache", v))
+    cdn_cache = property(
+        lambda s: s.config.cdn_cache, lambda s, v: setattr(s.config, "cdn_cache", v)
+    )
     progress = property(lambda s: s.config.progress, lambda s, v: setattr(s.config, "progress", v))
-    green_threads = property(lambda s: s.config.green_threads, lambda s, v: setattr(s.config, "green_threads", v))
+    green_threads = property(
+        lambda s: s.config.green_threads, lambda s, v: setattr(s.config, "green_threads", v)
+    )
 
     # --- info and provenance ---------------------------------------------------------
 
@@ -230,7 +240,9 @@ class CloudVolumePrecomputed:
     def add_scale(self, factor: Any, encoding: str | None = None, chunk_size: Any = None,
                   info: dict | None = None) -> dict[str, Any]:  # fmt: skip
         """Add a downsampled scale (not committed); returns it."""
-        return infomod.add_scale(info or self.meta.info, factor, encoding=encoding, chunk_size=chunk_size)
+        return infomod.add_scale(
+            info or self.meta.info, factor, encoding=encoding, chunk_size=chunk_size
+        )
 
     def reset_scales(self) -> None:
         """Keep only scale 0, and commit."""
@@ -355,7 +367,9 @@ class CloudVolumePrecomputed:
     key = property(lambda s: s.mip_key(s.mip))
     bounds = property(lambda s: s.mip_bounds(s.mip))
     encoding = property(lambda s: s.mip_encoding(s.mip))
-    compressed_segmentation_block_size = property(lambda s: s.mip_compressed_segmentation_block_size(s.mip))
+    compressed_segmentation_block_size = property(
+        lambda s: s.mip_compressed_segmentation_block_size(s.mip)
+    )
     downsample_ratio = property(lambda s: s.meta.downsample_ratio(s.mip))
     layer_type = property(lambda s: s.meta.layer_type)
     data_type = property(lambda s: s.meta.data_type)
@@ -383,7 +397,9 @@ class CloudVolumePrecomputed:
     def _voxel_bbox(self, bbox: Any, mip: int) -> Bbox:
         if isinstance(bbox, Bbox):
             bbox = bbox.convert_units("vx", self.meta.resolution(mip)).astype(int)
-        return Bbox.create(bbox, context=self.meta.bounds(mip), bounded=self.bounded, autocrop=self.autocrop)
+        return Bbox.create(
+            bbox, context=self.meta.bounds(mip), bounded=self.bounded, autocrop=self.autocrop
+        )
 
     def download(self, bbox: Any, mip: Any = None, parallel: int | None = None, segids: Any = None,
                  preserve_zeros: bool = False, agglomerate: Any = None, timestamp: Any = None,
@@ -400,8 +416,14 @@ class CloudVolumePrecomputed:
         mip = self.mip if mip is None else self.meta.to_mip(mip)
         if coord_resolution is not None:
             box = Bbox.create(bbox, context=self.meta.bounds(mip), bounded=False, autocrop=False)
-            factor = np.asarray(self.meta.resolution(mip), dtype=float) / np.asarray(coord_resolution, dtype=float)
-            box = Bbox(np.floor(np.asarray(box.minpt) / factor), np.ceil(np.asarray(box.maxpt) / factor), dtype=np.int64)
+            factor = np.asarray(self.meta.resolution(mip), dtype=float) / np.asarray(
+                coord_resolution, dtype=float
+            )
+            box = Bbox(
+                np.floor(np.asarray(box.minpt) / factor),
+                np.ceil(np.asarray(box.maxpt) / factor),
+                dtype=np.int64,
+            )
             if self.autocrop:
                 box = Bbox.intersection(box, self.meta.bounds(mip))
         else:
@@ -421,13 +443,17 @@ class CloudVolumePrecomputed:
 
     def __getitem__(self, slices: Any) -> Any:
         if isinstance(slices, Bbox):
-            slices = slices.convert_units("vx", self.meta.resolution(self.mip)).astype(int).to_slices()
+            slices = (
+                slices.convert_units("vx", self.meta.resolution(self.mip)).astype(int).to_slices()
+            )
         elif (
             hasattr(slices, "__len__") and len(slices) == 3
             and all(isinstance(s, list | tuple | np.ndarray) for s in slices)
         ):  # fmt: skip
             return self._point_indexing(slices)
-        reified = self.meta.bbox(self.mip).reify_slices(slices, bounded=self.bounded, autocrop=self.autocrop)
+        reified = self.meta.bbox(self.mip).reify_slices(
+            slices, bounded=self.bounded, autocrop=self.autocrop
+        )
         steps = [s.step for s in reified]
         channel = slice(reified[3].start, reified[3].stop)
         box = Bbox.from_slices([slice(s.start, s.stop) for s in reified[:3]])
@@ -462,7 +488,11 @@ class CloudVolumePrecomputed:
         mip = self.mip if mip is None else self.meta.to_mip(mip)
         pt = np.asarray(pt, dtype=np.float64)
         if coord_resolution is not None:
-            pt = pt * np.asarray(coord_resolution, dtype=float) / np.asarray(self.meta.resolution(0), dtype=float)
+            pt = (
+                pt
+                * np.asarray(coord_resolution, dtype=float)
+                / np.asarray(self.meta.resolution(0), dtype=float)
+            )
         center = self.meta.point_to_mip(pt, 0, mip)
         size3 = np.asarray([size] * 3 if np.isscalar(size) else size, dtype=np.int64)
         half = size3 // 2
@@ -493,18 +523,26 @@ class CloudVolumePrecomputed:
 
     def __setitem__(self, slices: Any, img: Any) -> None:
         if isinstance(slices, Bbox):
-            slices = slices.convert_units("vx", self.meta.resolution(self.mip)).astype(int).to_slices()
-        reified = self.meta.bbox(self.mip).reify_slices(slices, bounded=self.bounded, autocrop=False)
+            slices = (
+                slices.convert_units("vx", self.meta.resolution(self.mip)).astype(int).to_slices()
+            )
+        reified = self.meta.bbox(self.mip).reify_slices(
+            slices, bounded=self.bounded, autocrop=False
+        )
         if any(s.step not in (None, 1) for s in reified):
             raise ValueError(f"writes cannot use slice steps: {slices}")
         slice_shape = [int(s.stop - s.start) for s in reified]
         if reified[3].start != 0 or reified[3].stop != self.num_channels:
-            raise AlignmentError(f"writes must cover every channel (0:{self.num_channels}), got {reified[3]}")
+            raise AlignmentError(
+                f"writes must cover every channel (0:{self.num_channels}), got {reified[3]}"
+            )
         if np.isscalar(img):
             img = np.full(slice_shape, img, dtype=self.dtype, order="F")
         img_shape = list(img.shape) + ([self.num_channels] if img.ndim == 3 else [])
         if img_shape != slice_shape:
-            raise AlignmentError(f"Input image shape {img_shape} does not match slice shape {slice_shape}")
+            raise AlignmentError(
+                f"Input image shape {img_shape} does not match slice shape {slice_shape}"
+            )
         if img.ndim == 3:
             img = img[..., np.newaxis]
         bbox = Bbox.from_slices(reified[:3])
@@ -514,7 +552,7 @@ class CloudVolumePrecomputed:
                 return
             lo = np.asarray(cropped.minpt) - np.asarray(bbox.minpt)
             hi = lo + np.asarray(cropped.size3())
-            img = img[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+            img = img[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
             bbox = cropped
         if bbox.subvoxel():
             return

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from cloudvol.exceptions import InvalidInfoError
+from cloudvol.lib import find_closest_divisor
 
 __all__ = [
     "ScaleGeometry",
     "add_scale",
     "create_info",
     "dumps_info",
-    "find_closest_divisor",
     "resolution_key",
     "validate_info",
 ]
@@ -60,26 +60,6 @@ def resolution_key(resolution: Sequence[float]) -> str:
     """CloudVolume's scale key: ``4_4_40``; any fractional component makes all floats
     (``4.5_4.5_40.0``)."""
     return "_".join(str(r) for r in _typed_resolution(resolution))
-
-
-def find_closest_divisor(sizes: Sequence[int], closest_to: Sequence[int]) -> list[int]:
-    """Per axis, the divisor of ``sizes[i]`` nearest to ``closest_to[i]``.
-
-    Ties go to the divisor found first when walking ``i = 1, 2, …`` and yielding
-    ``i`` then ``n // i``, which is the order CloudVolume uses, so both pick the
-    same chunk size for new scales."""
-    result = []
-    for size, target in zip(sizes, closest_to, strict=True):
-        size = int(size)
-        best, best_distance = size, size
-        for i in range(1, math.isqrt(size) + 1):
-            if size % i:
-                continue
-            for divisor in (i, size // i):
-                if abs(divisor - target) < best_distance:
-                    best, best_distance = divisor, abs(divisor - target)
-        result.append(best)
-    return result
 
 
 def create_info(
@@ -163,9 +143,13 @@ def add_scale(
     full = info["scales"][0]
     factor_int = np.round(np.asarray(factor, dtype=float)).astype(int)
     if chunk_size is None:
-        chunk_size = find_closest_divisor(full["chunk_sizes"][0], closest_to=(64, 64, 64))
+        chunk_size = [
+            int(c) for c in find_closest_divisor(full["chunk_sizes"][0], closest_to=(64, 64, 64))
+        ]
     encoding = encoding or full["encoding"]
-    resolution = _typed_resolution([r * f for r, f in zip(full["resolution"], factor_int, strict=True)])
+    resolution = _typed_resolution(
+        [r * f for r, f in zip(full["resolution"], factor_int, strict=True)]
+    )
     offset = full.get("voxel_offset", [0, 0, 0])
     scale: dict[str, Any] = {
         "encoding": encoding,
@@ -181,7 +165,9 @@ def add_scale(
             full.get("compressed_segmentation_block_size", (8, 8, 8))
         )
     for index, existing in enumerate(info["scales"]):
-        if np.array_equal(np.asarray(existing["resolution"], dtype=float), np.asarray(resolution, dtype=float)):
+        if np.array_equal(
+            np.asarray(existing["resolution"], dtype=float), np.asarray(resolution, dtype=float)
+        ):
             info["scales"][index] = scale
             break
     else:
@@ -210,7 +196,9 @@ def validate_info(info: Any, where: str = "info") -> None:
     """Check the members every reader relies on; raise :class:`InvalidInfoError`
     (a ``ValueError``) naming the field. ``where`` names the file (a cloudpath)."""
     if not isinstance(info, dict):
-        raise InvalidInfoError(f"{where}: the info file must hold a JSON object, got {type(info).__name__}")
+        raise InvalidInfoError(
+            f"{where}: the info file must hold a JSON object, got {type(info).__name__}"
+        )
     for field in ("data_type", "num_channels", "scales"):
         if field not in info:
             raise _fail(where, field, "is missing")
@@ -247,13 +235,21 @@ def validate_info(info: Any, where: str = "info") -> None:
             _check_triple({"chunk_sizes": chunk}, "chunk_sizes", here, positive=True, integral=True)
         if scale["encoding"] == "compressed_segmentation":
             if "compressed_segmentation_block_size" not in scale:
-                raise _fail(here, "compressed_segmentation_block_size", "is required by compressed_segmentation")
-            _check_triple(scale, "compressed_segmentation_block_size", here, positive=True, integral=True)
+                raise _fail(
+                    here,
+                    "compressed_segmentation_block_size",
+                    "is required by compressed_segmentation",
+                )
+            _check_triple(
+                scale, "compressed_segmentation_block_size", here, positive=True, integral=True
+            )
 
 
 def dumps_info(info: dict[str, Any]) -> bytes:
     """Serialise like CloudVolume: sorted keys, 2-space indent, numpy-aware."""
-    return json.dumps(info, sort_keys=True, indent=2, separators=(",", ": "), default=_json_default).encode("utf8")
+    return json.dumps(
+        info, sort_keys=True, indent=2, separators=(",", ": "), default=_json_default
+    ).encode("utf8")
 
 
 def _json_default(obj: Any) -> Any:

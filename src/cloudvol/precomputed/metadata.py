@@ -213,7 +213,9 @@ class PrecomputedMetadata:
 
     def resolution(self, mip: int) -> Vec:
         res = self.scales[mip]["resolution"]
-        dtype = float if any(isinstance(r, float) and not float(r).is_integer() for r in res) else int
+        dtype = (
+            float if any(isinstance(r, float) and not float(r).is_integer() for r in res) else int
+        )
         return Vec(*res, dtype=dtype)
 
     def downsample_ratio(self, mip: int) -> Vec:
@@ -270,7 +272,9 @@ class PrecomputedMetadata:
     def _set_lock(self, mips: Any, value: bool) -> None:
         mips = [mips] if isinstance(mips, int) else list(mips)
         if max(mips) > max(self.available_mips):
-            raise ValueError(f"Cannot lock mip {max(mips)}: the highest mip is {max(self.available_mips)}")
+            raise ValueError(
+                f"Cannot lock mip {max(mips)}: the highest mip is {max(self.available_mips)}"
+            )
         try:
             self.info = self.fetch_info()
             for mip in mips:
@@ -280,7 +284,9 @@ class PrecomputedMetadata:
                     self.scales[mip].pop("locked", None)
             self.commit_info()
         except (OSError, InfoUnavailableError) as err:
-            raise WriteLockAcquisitionError(f"Unable to change the write lock on mips {mips}: {err}") from err
+            raise WriteLockAcquisitionError(
+                f"Unable to change the write lock on mips {mips}: {err}"
+            ) from err
 
     def lock_mips(self, mips: Any) -> None:
         """Mark ``mips`` read-only in the stored info."""

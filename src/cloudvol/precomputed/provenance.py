@@ -17,7 +17,9 @@ __all__ = ["DataLayerProvenance", "DatasetProvenance", "parse_provenance"]
 def _check_unique_strings(doc: dict, field: str, min_items: int = 0) -> None:
     value = doc.get(field)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ProvenanceError(f"provenance field {field!r} must be a list of strings, got {value!r}")
+        raise ProvenanceError(
+            f"provenance field {field!r} must be a list of strings, got {value!r}"
+        )
     if len(set(value)) != len(value):
         raise ProvenanceError(f"provenance field {field!r} has duplicate entries: {value!r}")
     if len(value) < min_items:

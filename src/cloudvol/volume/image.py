@@ -145,7 +145,12 @@ class PrecomputedImageSource:
         if self.bounded:
             self.check_bounds(bbox, mip)
         img = read_region(
-            self.store, self.meta.grid(mip), self.layer_format(mip), start, stop, self.read_options()
+            self.store,
+            self.meta.grid(mip),
+            self.layer_format(mip),
+            start,
+            stop,
+            self.read_options(),
         )
         return VolumeCutout.from_volume(self.meta, mip, img, Bbox(start, stop, dtype=np.int64))
 
@@ -168,7 +173,9 @@ class PrecomputedImageSource:
     def check_bounds(self, bbox: Bbox, mip: int) -> None:
         bounds = self.meta.bounds(mip)
         if not bounds.contains_bbox(bbox):
-            raise OutOfBoundsError(f"Requested {bbox} is not inside the bounds {bounds} of {self.meta.path} mip {mip}")
+            raise OutOfBoundsError(
+                f"Requested {bbox} is not inside the bounds {bounds} of {self.meta.path} mip {mip}"
+            )
 
     def exists(self, bbox: Bbox, mip: int) -> dict[str, bool]:
         """``{"{key}/{chunk}": bool}`` for every chunk the box touches."""
@@ -244,7 +251,9 @@ class PrecomputedImageSource:
         start = np.maximum(np.asarray(bbox.minpt, dtype=np.int64), grid.offset)
         stop = np.minimum(np.asarray(bbox.maxpt, dtype=np.int64), grid.bounds_max)
         if not grid.is_aligned(start, stop):
-            raise AlignmentError(f"{self.meta.path} mip {mip}: delete box {bbox} is not chunk aligned")
+            raise AlignmentError(
+                f"{self.meta.path} mip {mip}: delete box {bbox} is not chunk aligned"
+            )
         delete_region(self.store, grid, start, stop)
 
     def delete_all(self, mip: int) -> None:

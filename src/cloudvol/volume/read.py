@@ -43,7 +43,9 @@ class LayerFormat:
             key=key,
         )
 
-    def decode(self, data: bytes | memoryview, shape: Sequence[int], key: str, background: float) -> np.ndarray:
+    def decode(
+        self, data: bytes | memoryview, shape: Sequence[int], key: str, background: float
+    ) -> np.ndarray:
         spec = self.spec(shape, key, background)
         if len(data) == 0:
             # A zero-length object is background by the format's convention.
@@ -116,8 +118,8 @@ def paint_chunks(
             for key, data in results:
                 i = index_of[key]
                 cs, ce = starts[i], stops[i]
-                lo = [max(a, b) for a, b in zip(cs, req_start)]
-                hi = [min(a, b) for a, b in zip(ce, req_stop)]
+                lo = [max(a, b) for a, b in zip(cs, req_start, strict=True)]
+                hi = [min(a, b) for a, b in zip(ce, req_stop, strict=True)]
                 dst = tuple(slice(lo[k] - req_start[k], hi[k] - req_start[k]) for k in range(3))
                 if data is None:
                     if not options.fill_missing:

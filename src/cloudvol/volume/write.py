@@ -74,9 +74,22 @@ def write_region(
             key = plan.keys[i]
             cs, ce = starts[i], stops[i]
             if i in partial_set:
-                chunk = _merge_partial(store, layer, key, cs, ce, existing.get(key), image, req_start, req_stop, options)
+                chunk = _merge_partial(
+                    store,
+                    layer,
+                    key,
+                    cs,
+                    ce,
+                    existing.get(key),
+                    image,
+                    req_start,
+                    req_stop,
+                    options,
+                )
             else:
-                chunk = image[tuple(slice(cs[k] - req_start[k], ce[k] - req_start[k]) for k in range(3))]
+                chunk = image[
+                    tuple(slice(cs[k] - req_start[k], ce[k] - req_start[k]) for k in range(3))
+                ]
             if options.delete_black_uploads and is_background(chunk, background):
                 deletes.append(key)
                 continue

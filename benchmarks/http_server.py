@@ -1,0 +1,86 @@
+"""A local, threaded, Range-capable static file server for the HTTP workload.
+
+Run as its own process (``python -m benchmarks.http_server ROOT``) so its CPU work
+does not contend for the benchmark client's GIL; it prints the port it bound on
+127.0.0.1 and serves until terminated. It speaks HTTP/1.1 with keep-alive, answers
+``Range`` requests with rangehttpserver's handler, sends whole files with
+``sendfile`` and logs nothing.
+
+``serve(root)`` is the context manager the benchmark uses to start and stop it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from functools import partial
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from RangeHTTPServer import RangeRequestHandler
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class QuietRangeHandler(RangeRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection serves many chunks
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def copyfile(self, source: Any, outputfile: Any) -> None:
+        if getattr(self, "range", None):
+            super().copyfile(source, outputfile)
+            return
+        outputfile.flush()
+        self.connection.sendfile(source)
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # clients open many connections at once
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def main() -> None:
+    root = sys.argv[1]
+    server = QuietServer(("127.0.0.1", 0), partial(QuietRangeHandler, directory=root))
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+@contextlib.contextmanager
+def serve(root: Path) -> Iterator[str]:
+    """Serve ``root`` from a separate process; yields ``http://127.0.0.1:PORT``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.http_server", str(root)],
+        stdout=subprocess.PIPE,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port = proc.stdout.readline().strip()
+        if not port.isdigit():
+            raise RuntimeError(f"HTTP server did not start (exit code {proc.poll()})")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+if __name__ == "__main__":
+    main()

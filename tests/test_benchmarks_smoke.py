@@ -1,0 +1,72 @@
+"""The side-by-side benchmark (``make bench``) still runs end to end and reports a number
+for every workload, so its code cannot rot between releases."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+WORKLOADS = (
+    "write-raw",
+    "read-raw",
+    "write-gzip",
+    "write-gzip-default",
+    "read-gzip",
+    "cutouts",
+    "http-chunks",
+)
+TOOLS = ("cloudvol", "cloud-volume", "tensorstore", "reference")
+# tensorstore has no transport gzip for local files; the reference has no default level.
+NOT_APPLICABLE = {
+    ("write-gzip", "tensorstore"),
+    ("write-gzip-default", "tensorstore"),
+    ("write-gzip-default", "reference"),
+    ("read-gzip", "tensorstore"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_benchmark_runs_every_workload_with_numeric_results(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = ["--size", "128", "--repeat", "1", "--json", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", *args, "--data-dir", str(tmp_path / "data")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+
+    assert set(doc["workloads"]) == set(WORKLOADS)
+    for name in WORKLOADS:
+        w = doc["workloads"][name]
+        assert w["bytes"] > 0
+        for tool in TOOLS:
+            m = w["results"][tool]
+            if (name, tool) in NOT_APPLICABLE:
+                assert m["status"] == "n/a", (name, tool, m)
+                assert m["note"], "an n/a result must say why"
+                continue
+            assert m["status"] == "ok", (name, tool, m)
+            assert isinstance(m["mbps"], float) and m["mbps"] > 0, (name, tool, m)
+            assert m["seconds"] > 0
+        ratio = w["ratios"]["cloudvol/cloud-volume"]
+        assert isinstance(ratio, float) and ratio > 0
+
+    for tool in TOOLS:
+        rec = doc["memory"][tool]
+        assert rec["status"] in ("ok", "n/a"), (tool, rec)
+        if rec["status"] == "ok":
+            assert rec["extra_bytes"] >= 0
+    assert doc["meta"]["size"] == 128
+    # The scratch layers are removed afterwards.
+    assert not any((tmp_path / "data").iterdir())
