@@ -182,6 +182,7 @@ class LoggedRequest:
     range: str | None
     status: int
     authorization: str | None = None
+    accept_encoding: str | None = None
 
 
 # Like nginx's gzip_static (and CloudVolume's viewer): a missing `name` is answered
@@ -213,10 +214,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         owner = self.server.owner
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         range_header = self.headers.get("Range")
-        self._authorization = self.headers.get("Authorization")
+
         status = owner._status_for(path)
         if status is not None:
-            owner._log(self.command, path, range_header, status, self._authorization)
+            owner._log(self, path, status)
             return self._empty(status)
         file = (owner.root / path.lstrip("/")).resolve()
         encoding = None
@@ -227,7 +228,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     file, encoding = candidate, name
                     break
             else:
-                owner._log(self.command, path, range_header, 404, self._authorization)
+                owner._log(self, path, 404)
                 return self._empty(404)
         data = file.read_bytes()
         size = len(data)
@@ -243,12 +244,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if range_header:
             parsed = _parse_range(range_header, size)
             if parsed is None:
-                owner._log(self.command, path, range_header, 416, self._authorization)
+                owner._log(self, path, 416)
                 return self._empty(416, {"Content-Range": f"bytes */{size}"})
             start, end = parsed
             status, body = 206, data[start : end + 1]
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        owner._log(self.command, path, range_header, status, self._authorization)
+        owner._log(self, path, status)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -333,10 +334,13 @@ class RangeHTTPServer:
                 return self._fail_status
             return self._forced.get(path)
 
-    def _log(self, method: str, path: str, range_header: str | None, status: int,
-             authorization: str | None) -> None:  # fmt: skip
+    def _log(self, handler: _Handler, path: str, status: int) -> None:
+        entry = LoggedRequest(
+            handler.command, path, handler.headers.get("Range"), status,
+            handler.headers.get("Authorization"), handler.headers.get("Accept-Encoding"),
+        )  # fmt: skip
         with self._lock:
-            self.requests.append(LoggedRequest(method, path, range_header, status, authorization))
+            self.requests.append(entry)
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -37,4 +37,4 @@ class WriteOptions:
     fill_missing: bool = False
     cache_control: str | None = None
     #: chunks encoded and handed to storage per batch; bounds encoded bytes held
-    batch_size: int = 256
+    batch_size: int = 64
