@@ -21,7 +21,7 @@ from cloudvol.volumecutout import VolumeCutout
 __version__ = "0.1.0"
 
 
-def from_cloudpath(cloudpath: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+def from_cloudpath(cloudpath: str, *args, **kwargs):
     """Open whatever lives at ``cloudpath`` (volumes in this release)."""
     return CloudVolume(cloudpath, *args, **kwargs)
 

@@ -55,7 +55,7 @@ def decode(
         shape = (*shape, 1)
     dtype = np.dtype(dtype)
     spec = ChunkSpec(
-        shape=shape,  # type: ignore[arg-type]
+        shape=shape,
         dtype=dtype,
         block_size=tuple(block_size) if block_size is not None else None,
         background_color=background_color,

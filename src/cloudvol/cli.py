@@ -18,7 +18,9 @@ def _info(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(vol.info, indent=2, sort_keys=True))
         return
-    print(f"{vol.cloudpath}\n  type {vol.layer_type}, {vol.data_type} × {vol.num_channels} channel(s)")
+    print(
+        f"{vol.cloudpath}\n  type {vol.layer_type}, {vol.data_type} × {vol.num_channels} channel(s)"
+    )
     for mip in vol.available_mips:
         scale = vol.mip_scale(mip)
         sharded = " sharded" if scale.get("sharding") else ""
@@ -42,7 +44,9 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cloudvol", description="Neuroglancer precomputed volumes.")
+    parser = argparse.ArgumentParser(
+        prog="cloudvol", description="Neuroglancer precomputed volumes."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     info = commands.add_parser("info", help="describe a layer")
     info.add_argument("cloudpath")

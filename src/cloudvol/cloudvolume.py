@@ -41,7 +41,7 @@ class CloudVolume:
     docs/compatibility.md for what each does in this release.
     """
 
-    def __new__(cls, cloudpath: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+    def __new__(cls, cloudpath: Any, *args: Any, **kwargs: Any) -> Any:
         # use_https is the 19th parameter after cloudpath; it changes how the path parses.
         use_https = kwargs.get("use_https", args[18] if len(args) > 18 else False)
         parsed = (

@@ -18,10 +18,11 @@ Order, first match wins:
    application-default credentials file;
 4. anonymous access (unsigned requests) for public data.
 
-The S3 endpoint comes from the secret's ``AWS_ENDPOINT_URL`` (or ``endpoint``)
-field, else ``$AWS_ENDPOINT_URL_S3``, else ``$AWS_ENDPOINT_URL``. A GCS endpoint
-comes from the secret's ``gcs_base_url``/``endpoint`` field or
-``$STORAGE_EMULATOR_HOST``.
+An S3 endpoint can come from the secret's ``AWS_ENDPOINT_URL`` (or ``endpoint``)
+field (:attr:`Credentials.endpoint`) or from ``$AWS_ENDPOINT_URL_S3`` /
+``$AWS_ENDPOINT_URL`` (:func:`aws_endpoint_from_environment`); the storage factory
+decides precedence. A GCS endpoint comes from the secret's
+``gcs_base_url``/``endpoint`` field, else ``$STORAGE_EMULATOR_HOST``.
 
 The result, :class:`Credentials`, holds obstore configuration. Its ``repr`` and
 ``str`` mask every secret; :func:`redact` scrubs secrets from any text (error
@@ -47,6 +48,7 @@ __all__ = [
     "S3_ALIASES",
     "Credentials",
     "aws_credentials",
+    "aws_endpoint_from_environment",
     "find_secret_file",
     "google_credentials",
     "http_credentials",
@@ -145,7 +147,7 @@ def _json_secret_strings(text: str) -> list[str]:
 
 def _basic_parts(token: str) -> list[str]:
     try:
-        user, _, password = base64.b64decode(token).decode().partition(":")
+        _user, _, password = base64.b64decode(token).decode().partition(":")
     except ValueError:
         return []
     return [password] if password else []
@@ -219,7 +221,7 @@ def parse_secrets(value: Any) -> dict[str, Any] | str | None:
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, os.PathLike):
-        return _read_json(value, "secrets file")
+        return _read_json(os.fsdecode(value), "secrets file")
     if isinstance(value, str):
         text = value.strip()
         if not text:
@@ -254,6 +256,11 @@ def _aws_endpoint(fields: Mapping[str, str]) -> str | None:
     for name in ("endpoint_url_s3", "endpoint_url", "endpoint"):
         if fields.get(name):
             return fields[name]
+    return None
+
+
+def aws_endpoint_from_environment() -> str | None:
+    """``$AWS_ENDPOINT_URL_S3``, else ``$AWS_ENDPOINT_URL`` (the AWS SDKs' variables)."""
     return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
 
 

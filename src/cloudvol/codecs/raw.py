@@ -26,7 +26,7 @@ class RawCodec:
         array = np.asarray(array, dtype=wire)
         if array.flags.f_contiguous:
             # A Fortran-contiguous array's transpose is C-contiguous: a zero-copy buffer.
-            return memoryview(array.T).cast("B")
+            return memoryview(array.T).cast("B")  # type: ignore[arg-type]  # ndarray is a buffer
         # C-order bytes of the transpose are the F-order bytes of the array; numpy's
         # C-order copy loop is about twice as fast as tobytes(order="F").
         return array.T.tobytes()

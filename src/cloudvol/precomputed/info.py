@@ -109,10 +109,15 @@ def create_info(
         scale["compressed_segmentation_block_size"] = [
             int(b) for b in compressed_segmentation_block_size
         ]
-    factor_arr = np.asarray(factor)
     for mip in range(1, int(max_mip) + 1):
-        add_scale(info, factor_arr**mip, encoding=encoding, chunk_size=chunk_size,
-                  encoding_level=encoding_level)  # fmt: skip
+        factor_at_mip = [int(f) ** mip for f in factor]
+        add_scale(
+            info,
+            factor_at_mip,
+            encoding=encoding,
+            chunk_size=chunk_size,
+            encoding_level=encoding_level,
+        )
     if mesh:
         info["mesh"] = mesh if isinstance(mesh, str) else "mesh"
     if skeletons:
@@ -264,6 +269,12 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+def int_triple(values: Sequence[Any]) -> tuple[int, int, int]:
+    """``(x, y, z)`` as Python ints."""
+    x, y, z = (int(v) for v in values)
+    return x, y, z
+
+
 @dataclass(frozen=True, slots=True)
 class ScaleGeometry:
     """The immutable geometry of one scale, in voxels at that scale, (x, y, z)."""
@@ -282,12 +293,12 @@ class ScaleGeometry:
         block = scale.get("compressed_segmentation_block_size")
         return cls(
             key=scale["key"],
-            size=tuple(int(s) for s in scale["size"]),  # type: ignore[arg-type]
-            voxel_offset=tuple(int(v) for v in scale.get("voxel_offset", (0, 0, 0))),  # type: ignore[arg-type]
-            chunk_size=tuple(int(c) for c in scale["chunk_sizes"][0]),  # type: ignore[arg-type]
-            resolution=tuple(scale["resolution"]),  # type: ignore[arg-type]
+            size=int_triple(scale["size"]),
+            voxel_offset=int_triple(scale.get("voxel_offset", (0, 0, 0))),
+            chunk_size=int_triple(scale["chunk_sizes"][0]),
+            resolution=(scale["resolution"][0], scale["resolution"][1], scale["resolution"][2]),
             encoding=scale["encoding"].lower(),
-            block_size=tuple(int(b) for b in block) if block else None,  # type: ignore[arg-type]
+            block_size=int_triple(block) if block else None,
             sharding=scale.get("sharding") or None,
         )
 

@@ -21,6 +21,7 @@ from cloudvol.exceptions import (
     UnsupportedFormatError,
 )
 from cloudvol.lib import Bbox
+from cloudvol.precomputed.info import int_triple
 from cloudvol.precomputed.metadata import PrecomputedMetadata
 from cloudvol.storage.compression import normalize_compress
 from cloudvol.volume.options import ReadOptions, WriteOptions
@@ -116,7 +117,7 @@ class PrecomputedImageSource:
             codec=get_codec(scale["encoding"]),
             dtype=self.meta.dtype,
             num_channels=self.meta.num_channels,
-            block_size=tuple(int(b) for b in block) if block else None,
+            block_size=int_triple(block) if block else None,
             scale_options={k: scale[k] for k in SCALE_OPTION_FIELDS if k in scale},
         )
 
@@ -167,7 +168,7 @@ class PrecomputedImageSource:
             chunk = read_region(self.store, grid, layer, lo, hi, self.read_options())
             for pt in pts[np.all(cells == cell, axis=1)]:
                 value = chunk[tuple(pt - lo)]
-                result[tuple(int(v) for v in pt)] = value[0] if value.size == 1 else value
+                result[int_triple(pt)] = value[0] if value.size == 1 else value
         return result
 
     def check_bounds(self, bbox: Bbox, mip: int) -> None:
@@ -189,7 +190,7 @@ class PrecomputedImageSource:
         prefix = self.meta.key(mip) + "/"
         return next(iter(self.store.list(prefix)), None) is not None
 
-    def download_files(self, bbox: Bbox, mip: int) -> dict[str, bytes | None]:
+    def download_files(self, bbox: Bbox, mip: int) -> dict[str, bytes]:
         """The stored (transport-decompressed) bytes of every chunk the box touches."""
         plan = self.meta.grid(mip).plan(np.asarray(bbox.minpt), np.asarray(bbox.maxpt))
         return {k: v for k, v in self.store.get_many(plan.keys).items() if v is not None}
