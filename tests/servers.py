@@ -194,7 +194,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like real servers
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
 
     def do_GET(self) -> None:
@@ -279,6 +279,9 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: clients that open many connections
+    # at once (tensorstore, cloud-volume) then lose SYNs and wait ~1 s to retransmit.
+    request_queue_size = 128
     owner: RangeHTTPServer
 
 

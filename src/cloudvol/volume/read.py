@@ -46,11 +46,7 @@ class LayerFormat:
     def decode(
         self, data: bytes | memoryview, shape: Sequence[int], key: str, background: float
     ) -> np.ndarray:
-        spec = self.spec(shape, key, background)
-        if len(data) == 0:
-            # A zero-length object is background by the format's convention.
-            return np.full(spec.shape, background, dtype=self.dtype, order="F")
-        return self.codec.decode(data, spec)
+        return self.codec.decode(data, self.spec(shape, key, background))
 
 
 def batched(n: int, size: int) -> Iterator[range]:
@@ -121,7 +117,8 @@ def paint_chunks(
                 lo = [max(a, b) for a, b in zip(cs, req_start, strict=True)]
                 hi = [min(a, b) for a, b in zip(ce, req_stop, strict=True)]
                 dst = tuple(slice(lo[k] - req_start[k], hi[k] - req_start[k]) for k in range(3))
-                if data is None:
+                # A zero-length object is treated as missing, as CloudVolume does.
+                if not data:
                     if not options.fill_missing:
                         raise _missing(store, key)
                     out[dst] = background

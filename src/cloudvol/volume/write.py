@@ -117,7 +117,7 @@ def _merge_partial(
 ) -> np.ndarray:
     """The stored chunk (or background) with the covered part replaced by ``image``."""
     shape = (*(ce[k] - cs[k] for k in range(3)), layer.num_channels)
-    if data is None:
+    if not data:  # missing or zero-length
         if not (options.overwrite_partial_chunks or options.fill_missing):
             raise EmptyVolumeException(
                 f"{store.url}/{key} is missing, and this unaligned write needs its "
