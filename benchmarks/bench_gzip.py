@@ -154,7 +154,7 @@ def main() -> None:
         for sname in names:
             data = sets[sname]
             streams = [comp(d) for d in data]
-            for d, s in zip(data, streams):
+            for d, s in zip(data, streams, strict=True):
                 assert gzip.decompress(s) == d, f"{cname} output is not standard gzip"
             ratio = sum(map(len, data)) / sum(map(len, streams))
             t = best_time(comp, data, args.reps)
@@ -168,15 +168,13 @@ def main() -> None:
     cols = [f"{s} ({src})" for src in sources for s in names]
     print("| decoder | " + " | ".join(cols) + " |")
     print("|---|" + "---|" * len(cols))
-    streams = {
-        (src, s): [enc(d) for d in sets[s]] for src, enc in sources.items() for s in names
-    }
+    streams = {(src, s): [enc(d) for d in sets[s]] for src, enc in sources.items() for s in names}
     for dname, dec in decompressors().items():
         cells = []
         for src in sources:
             for sname in names:
                 ins = streams[(src, sname)]
-                for s, d in zip(ins, sets[sname]):
+                for s, d in zip(ins, sets[sname], strict=True):
                     assert bytes(dec(s)) == d, f"{dname} decoded wrongly"
                 t = best_time(dec, ins, args.reps)
                 cells.append(f"{sum(map(len, sets[sname])) / t / 1e6:.0f}")

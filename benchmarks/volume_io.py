@@ -128,8 +128,20 @@ def write_gzip_default(ctx: BenchContext) -> WorkloadResult:
         True,
         None,
     )
-    r.notes.append("cloud-volume 12.15's default gzip level is 9 (libdeflate)")
+    r.notes.append(
+        "default gzip levels: cloud-volume 9 (libdeflate, cloudfiles' gzip_compress); "
+        f"cloudvol {_cloudvol_default_gzip_level()} (cloudvol.storage.compression.DEFAULT_LEVELS)"
+    )
     return r
+
+
+def _cloudvol_default_gzip_level() -> str:
+    try:
+        from cloudvol.storage.compression import DEFAULT_LEVELS
+
+        return str(DEFAULT_LEVELS["gzip"])
+    except Exception:  # an internal name; only used to label the report
+        return "?"
 
 
 def read_one(

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from servers import FakeGCS, MotoS3, RangeHTTPServer, clean_cloud_env, unique_name
 
 

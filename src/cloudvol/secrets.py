@@ -336,13 +336,8 @@ def aws_credentials(bucket: str = "", service: str = "aws", secrets: Any = None)
     if env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") \
             or env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"):  # fmt: skip
         # obstore resolves and refreshes these itself.
-        return Credentials(
-            "s3", "environment", {"region": _aws_region({})}, endpoint=_aws_endpoint({})
-        )
-    return Credentials(
-        "s3", "anonymous", {"region": _aws_region({}), "skip_signature": True},
-        endpoint=_aws_endpoint({}),
-    )  # fmt: skip
+        return Credentials("s3", "environment", {"region": _aws_region({})})
+    return Credentials("s3", "anonymous", {"region": _aws_region({}), "skip_signature": True})
 
 
 # --- Google Cloud Storage -----------------------------------------------------------

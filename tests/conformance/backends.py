@@ -20,7 +20,7 @@ the stored form directly, in the backend's own convention (``key.gz`` files,
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,12 @@ from typing import Any
 import obstore as obs
 import pytest
 from obstore.store import S3Store
-from servers import FakeGCS, MotoS3, RangeHTTPServer, unique_name
 
 from cloudvol.paths import CloudPath
-from cloudvol.storage import PutOptions, StorageOptions, Store, free_memory, open_store
+from cloudvol.storage import PutOptions, StorageOptions, Store, open_store
 from cloudvol.storage import memory as memory_module
 from cloudvol.storage.compression import compress, suffix_for
+from servers import FakeGCS, MotoS3, RangeHTTPServer, unique_name
 
 BACKENDS = ["file", "mem", "s3", "gcs-read", "gcs-write", "http"]
 

@@ -132,3 +132,22 @@ def test_many_parallel_writes_and_reads(tmp_path: Path) -> None:
     store.put_many(values, PutOptions(compress="gzip"))
     assert store.get_many(values) == values
     assert len(list(store.list())) == 500
+
+
+@pytest.mark.parametrize("method", ["gzip", "br", "zstd"])
+def test_cloudfiles_reads_what_we_write_and_we_read_what_it_writes(
+    tmp_path: Path, method: str
+) -> None:
+    """Interop with CloudVolume's IO layer on local files, both directions."""
+    cloudfiles = pytest.importorskip("cloudfiles")
+    store = FileStore(str(tmp_path))
+    for level in (None, 1, 9):
+        store.put(f"ours{level}", b"cloudvol " * 1000, PutOptions(compress=method, level=level))
+        assert (
+            cloudfiles.CloudFiles(f"file://{tmp_path}").get(f"ours{level}") == b"cloudvol " * 1000
+        )
+    cloudfiles.CloudFiles(f"file://{tmp_path}").put(
+        "theirs", b"cloudfiles " * 1000, compress=method
+    )
+    assert store.get("theirs") == b"cloudfiles " * 1000
+    assert "theirs" in list(store.list())

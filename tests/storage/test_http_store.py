@@ -6,11 +6,11 @@ import gzip
 from pathlib import Path
 
 import pytest
-from servers import RangeHTTPServer
 
 from cloudvol.exceptions import AuthenticationError, StorageError
 from cloudvol.paths import CloudPath
 from cloudvol.storage import ByteRange, StorageOptions, open_store
+from servers import RangeHTTPServer
 
 MiB = 1024 * 1024
 
@@ -22,7 +22,9 @@ def _store(server: RangeHTTPServer, url_path: str, **options: object):
     return open_store(cloudpath, StorageOptions(**{**base, **options}))  # type: ignore[arg-type]
 
 
-def test_5xx_then_success_is_retried(http_server: RangeHTTPServer, http_dir: tuple[Path, str]) -> None:
+def test_5xx_then_success_is_retried(
+    http_server: RangeHTTPServer, http_dir: tuple[Path, str]
+) -> None:
     local, url_path = http_dir
     (local / "chunk").write_bytes(b"data")
     store = _store(http_server, url_path, max_retries=3)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from servers import unique_name
 
 from cloudvol.paths import CloudPath
 from cloudvol.storage import PutOptions, StorageOptions, free_memory, memory_usage, open_store
+from servers import unique_name
 
 
 def _mem(bucket: str, path: str = "ds/layer", **options: object):
@@ -68,7 +68,9 @@ def test_concurrent_writers_and_readers() -> None:
     def work(n: int) -> None:
         try:
             for i in range(200):
-                store.put(f"{n}/{i}", bytes([n]) * 32, PutOptions(compress="gzip" if i % 2 else None))
+                store.put(
+                    f"{n}/{i}", bytes([n]) * 32, PutOptions(compress="gzip" if i % 2 else None)
+                )
                 assert store.get(f"{n}/{i}") == bytes([n]) * 32
         except BaseException as exc:  # surfaced below
             errors.append(exc)

@@ -11,6 +11,7 @@ returns stored bytes, because byte offsets only make sense on the stored object.
 from __future__ import annotations
 
 import abc
+import builtins
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -104,7 +105,7 @@ class Store(abc.ABC):
         lists only one level, like CloudFiles."""
 
     @abc.abstractmethod
-    def get_ranges(self, ranges: Sequence[ByteRange]) -> list[bytes]:
+    def get_ranges(self, ranges: Sequence[ByteRange]) -> builtins.list[bytes]:
         """Stored bytes of each range, in request order; nearby ranges of one object
         are coalesced into fewer requests. A missing object raises
         :class:`~cloudvol.exceptions.EmptyFileException`."""

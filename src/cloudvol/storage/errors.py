@@ -19,10 +19,7 @@ def summarize(exc: BaseException, credentials: Credentials | None = None) -> str
     """One line saying what went wrong: obstore's first line, secrets removed, capped."""
     text = str(exc).split("\n\nDebug source:", 1)[0].strip()
     line = " ".join(text.split())
-    if credentials is not None:
-        line = redact(line, credentials)
-    else:
-        line = redact(line)
+    line = redact(line, credentials) if credentials is not None else redact(line)
     if len(line) > _MAX_REASON:
         line = line[: _MAX_REASON - 3] + "..."
     return line or type(exc).__name__

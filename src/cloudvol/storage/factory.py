@@ -21,14 +21,25 @@ from __future__ import annotations
 import os
 import threading
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from obstore.store import GCSStore, HTTPStore, S3Store
 
-from cloudvol.exceptions import UnsupportedProtocolError
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, GCSConfig, RetryConfig, S3Config
+
+from cloudvol.exceptions import StorageError, UnsupportedProtocolError
 from cloudvol.paths import ALIAS_ENDPOINTS, CloudPath
-from cloudvol.secrets import S3_ALIASES, Credentials, aws_credentials, resolve_credentials
+from cloudvol.secrets import (
+    S3_ALIASES,
+    Credentials,
+    aws_credentials,
+    aws_endpoint_from_environment,
+    redact,
+    resolve_credentials,
+)
 from cloudvol.storage.base import Store
+from cloudvol.storage.errors import summarize
 from cloudvol.storage.file import FileStore
 from cloudvol.storage.memory import MemoryStore
 from cloudvol.storage.object_store import ObjectStore, ServiceKind
@@ -66,7 +77,7 @@ def clear_client_cache() -> None:
         _clients.clear()
 
 
-def _retry_config(options: StorageOptions) -> dict[str, Any]:
+def _retry_config(options: StorageOptions) -> RetryConfig:
     return {
         "max_retries": options.max_retries,
         "retry_timeout": timedelta(seconds=options.retry_timeout),
@@ -80,8 +91,8 @@ def _retry_config(options: StorageOptions) -> dict[str, Any]:
 
 def _client_options(
     options: StorageOptions, endpoint: str | None, headers: dict[str, str]
-) -> dict[str, Any]:
-    client: dict[str, Any] = {"connect_timeout": timedelta(seconds=options.connect_timeout)}
+) -> ClientConfig:
+    client: ClientConfig = {"connect_timeout": timedelta(seconds=options.connect_timeout)}
     if options.request_timeout is not None:
         client["timeout"] = timedelta(seconds=options.request_timeout)
     if endpoint is not None and endpoint.startswith("http://"):
@@ -91,11 +102,22 @@ def _client_options(
     return client
 
 
-def _cached_client(key: tuple[Any, ...], build: Any) -> Any:
+def _cached_client(
+    key: tuple[Any, ...], build: Any, cloudpath: CloudPath, credentials: Credentials
+) -> Any:
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = _clients[key] = build()
+            try:
+                client = build()
+            except Exception as exc:
+                # e.g. a malformed service-account key; the reason never holds it.
+                reason = summarize(exc, credentials)
+                raise StorageError(
+                    f"cannot set up a client for {redact(cloudpath.url, credentials)} "
+                    f"(credentials from {credentials.source}): {reason}"
+                ) from None
+            _clients[key] = client
         return client
 
 
@@ -113,11 +135,14 @@ def _s3_store(cloudpath: CloudPath, options: StorageOptions) -> ObjectStore:
         credentials = resolve_credentials(protocol, cloudpath.bucket, options.secrets)
     else:
         credentials = aws_credentials(cloudpath.bucket, service, options.secrets)
+    # Most specific first: the path itself, the caller's option, the secret's own
+    # field, the alias's built-in host, then the SDK environment variables.
     endpoint = (
         cloudpath.host
         or options.endpoint
-        or (ALIAS_ENDPOINTS.get(protocol) if protocol != "s3" else None)
         or credentials.endpoint
+        or (ALIAS_ENDPOINTS.get(protocol) if protocol != "s3" else None)
+        or aws_endpoint_from_environment()
     )
     config = dict(credentials.config)
     if options.anonymous:
@@ -130,10 +155,12 @@ def _s3_store(cloudpath: CloudPath, options: StorageOptions) -> ObjectStore:
         key,
         lambda: S3Store(
             cloudpath.bucket,
-            config=config,
+            config=cast("S3Config", config),
             client_options=_client_options(options, endpoint, {}),
             retry_config=_retry_config(options),
         ),
+        cloudpath,
+        credentials,
     )
     return _object_store(client, "s3", cloudpath, credentials, options)
 
@@ -156,10 +183,12 @@ def _gcs_store(cloudpath: CloudPath, options: StorageOptions) -> ObjectStore:
         key,
         lambda: GCSStore(
             cloudpath.bucket,
-            config=config,
+            config=cast("GCSConfig", config),
             client_options=_client_options(options, endpoint, headers),
             retry_config=_retry_config(options),
         ),
+        cloudpath,
+        credentials,
     )
     return _object_store(client, "gs", cloudpath, credentials, options)
 
@@ -181,6 +210,8 @@ def _http_store(cloudpath: CloudPath, options: StorageOptions) -> ObjectStore:
             client_options=_client_options(options, base, headers),
             retry_config=_retry_config(options),
         ),
+        cloudpath,
+        credentials,
     )
     return ObjectStore(
         client,

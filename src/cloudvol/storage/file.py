@@ -15,6 +15,7 @@ partial file, and a failed write leaves nothing behind.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import secrets
@@ -31,7 +32,7 @@ from cloudvol.storage.compression import (
     suffix_for,
 )
 from cloudvol.storage.listing import list_keys
-from cloudvol.storage.threads import DEFAULT_FILE_THREADS, imap_unordered
+from cloudvol.storage.threads import DEFAULT_FILE_THREADS, imap_unordered, run_all
 
 __all__ = ["TEMP_SUFFIX", "FileStore", "atomic_write", "is_temp_name"]
 
@@ -198,9 +199,9 @@ class FileStore(Store):
                 if not is_temp_name(name):
                     yield head + name
 
-    def _scan(self, directory: str) -> tuple[list[str], list[str]]:
-        files: list[str] = []
-        dirs: list[str] = []
+    def _scan(self, directory: str) -> tuple[builtins.list[str], builtins.list[str]]:
+        files: builtins.list[str] = []
+        dirs: builtins.list[str] = []
         try:
             entries = list(os.scandir(self._path(directory)))
         except (FileNotFoundError, NotADirectoryError):
@@ -224,8 +225,7 @@ class FileStore(Store):
         def write(pair: tuple[str, bytes | memoryview]) -> None:
             self._write(pair[0], pair[1], options)
 
-        for _ in imap_unordered(write, pairs, threads=self._threads, finish_pending=True):
-            pass
+        run_all(write, pairs, threads=self._threads)
 
     def _write(self, key: str, value: bytes | memoryview, options: PutOptions) -> None:
         method = options.compress if self._local_suffixes else None

@@ -52,7 +52,5 @@ def list_keys(
     entries.update(d.rstrip("/") + "/" for d in dirs)
     matched = sorted(e for e in entries if e.startswith(prefix))
     if prefix and not prefix.endswith("/") and matched == [prefix + "/"]:
-        return list_keys(
-            prefix + "/", True, walk=walk, scan=scan, strip_suffixes=strip_suffixes
-        )
+        return list_keys(prefix + "/", True, walk=walk, scan=scan, strip_suffixes=strip_suffixes)
     return iter(matched)

@@ -9,6 +9,7 @@ released only by deleting objects or by :func:`free_memory`.
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
@@ -24,7 +25,7 @@ from cloudvol.storage.compression import (
     suffix_for,
 )
 from cloudvol.storage.listing import list_keys
-from cloudvol.storage.threads import cpu_threads, imap_unordered
+from cloudvol.storage.threads import cpu_threads, imap_unordered, run_all
 
 __all__ = ["MemoryStore", "free_memory", "memory_usage"]
 
@@ -125,7 +126,10 @@ class MemoryStore(Store):
                 compressed.append((key, found))
         threads = cpu_threads() if len(compressed) > 1 else 1
         yield from imap_unordered(
-            lambda item: (item[0], self._decode(item[0], item[1])), compressed, threads=threads
+            lambda item: (item[0], self._decode(item[0], item[1])),
+            compressed,
+            threads=threads,
+            kind="cpu",
         )
 
     def get_ranges(self, ranges: Sequence[ByteRange]) -> list[bytes]:
@@ -147,18 +151,18 @@ class MemoryStore(Store):
     def list(self, prefix: str = "", flat: bool = False) -> Iterator[str]:
         return list_keys(prefix, flat, walk=self._walk, scan=self._scan, strip_suffixes=True)
 
-    def _relative_names(self, directory: str) -> list[str]:
+    def _relative_names(self, directory: str) -> builtins.list[str]:
         start = self._full(directory) if directory else (self._root + "/" if self._root else "")
         cut = len(self._root) + 1 if self._root else 0
         with _lock:
             names = list(_bucket(self._bucket_name))
         return [n[cut:] for n in names if n.startswith(start)]
 
-    def _walk(self, directory: str) -> list[str]:
+    def _walk(self, directory: str) -> builtins.list[str]:
         return self._relative_names(directory)
 
-    def _scan(self, directory: str) -> tuple[list[str], list[str]]:
-        files: list[str] = []
+    def _scan(self, directory: str) -> tuple[builtins.list[str], builtins.list[str]]:
+        files: builtins.list[str] = []
         dirs: set[str] = set()
         for name in self._relative_names(directory):
             rest = name[len(directory) :]
@@ -193,8 +197,7 @@ class MemoryStore(Store):
                 bucket[full + suffix] = data
 
         threads = cpu_threads() if method is not None else 1
-        for _ in imap_unordered(store, pairs, threads=threads, finish_pending=True):
-            pass
+        run_all(store, pairs, threads=threads, kind="cpu")
 
     def delete_many(self, keys: Iterable[str]) -> None:
         bucket = _bucket(self._bucket_name)

@@ -15,6 +15,8 @@ Object names never carry suffixes here.
 from __future__ import annotations
 
 import asyncio
+import builtins
+import functools
 import os
 import queue
 import threading
@@ -37,7 +39,7 @@ from cloudvol.storage.errors import translate
 from cloudvol.storage.listing import list_keys
 from cloudvol.storage.options import StorageOptions
 from cloudvol.storage.ranges import coalesce
-from cloudvol.storage.threads import cpu_threads, get_pool
+from cloudvol.storage.threads import cpu_pool
 
 __all__ = ["ObjectStore", "ServiceKind"]
 
@@ -113,7 +115,9 @@ class ObjectStore(Store):
         return self._kind
 
     def __repr__(self) -> str:
-        return f"ObjectStore({self._url!r}, kind={self._kind!r}, source={self._credentials.source!r})"
+        return (
+            f"ObjectStore({self._url!r}, kind={self._kind!r}, source={self._credentials.source!r})"
+        )
 
     # --- helpers ---------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class ObjectStore(Store):
             return key, bytes(raw)
         loop = asyncio.get_running_loop()
         data = await loop.run_in_executor(
-            get_pool(cpu_threads()),
+            cpu_pool(),
             lambda: decompress(memoryview(raw), method, key=self._where(key)),
         )
         return key, data
@@ -215,13 +219,15 @@ class ObjectStore(Store):
             except FileNotFoundError:
                 raise EmptyFileException(f"{self._where(request.key)} does not exist") from None
             except Exception as exc:
-                raise self._fail(exc, f"GET bytes {request.start}-{request.end - 1} of", request.key) from None
+                raise self._fail(
+                    exc, f"GET bytes {request.start}-{request.end - 1} of", request.key
+                ) from None
             view = memoryview(data)
             for index, offset, length in request.parts:
                 out[index] = bytes(view[offset : offset + length])
 
         if requests:
-            self._run(self._gather(lambda r=r: fetch(r) for r in requests))
+            self._run(self._gather(functools.partial(fetch, r) for r in requests))
         return out
 
     async def _head(self, key: str) -> int | None:
@@ -238,8 +244,8 @@ class ObjectStore(Store):
 
     def exists_many(self, keys: Iterable[str]) -> dict[str, bool]:
         unique = list(dict.fromkeys(keys))
-        sizes = self._run(self._gather(lambda k=k: self._head(k) for k in unique))
-        return {k: s is not None for k, s in zip(unique, sizes)}
+        sizes = self._run(self._gather(functools.partial(self._head, k) for k in unique))
+        return {k: s is not None for k, s in zip(unique, sizes, strict=True)}
 
     def list(self, prefix: str = "", flat: bool = False) -> Iterator[str]:
         self._require("listing", self.capabilities.supports_listing)
@@ -252,11 +258,13 @@ class ObjectStore(Store):
         full = self._full(directory).rstrip("/")
         return full or None
 
-    def _walk(self, directory: str) -> list[str]:
-        async def collect() -> list[str]:
-            names: list[str] = []
+    def _walk(self, directory: str) -> builtins.list[str]:
+        async def collect() -> builtins.list[str]:
+            names: builtins.list[str] = []
             try:
-                async for batch in obs.list(self._client, self._list_prefix(directory), chunk_size=1000):
+                async for batch in obs.list(
+                    self._client, self._list_prefix(directory), chunk_size=1000
+                ):
                     names.extend(self._relative(meta["path"]) for meta in batch)
             except Exception as exc:
                 raise self._fail(exc, "LIST", directory) from None
@@ -264,10 +272,12 @@ class ObjectStore(Store):
 
         return self._run(collect())
 
-    def _scan(self, directory: str) -> tuple[list[str], list[str]]:
-        async def collect() -> tuple[list[str], list[str]]:
+    def _scan(self, directory: str) -> tuple[builtins.list[str], builtins.list[str]]:
+        async def collect() -> tuple[builtins.list[str], builtins.list[str]]:
             try:
-                result = await obs.list_with_delimiter_async(self._client, self._list_prefix(directory))
+                result = await obs.list_with_delimiter_async(
+                    self._client, self._list_prefix(directory)
+                )
             except Exception as exc:
                 raise self._fail(exc, "LIST", directory) from None
             files = [self._relative(meta["path"]) for meta in result["objects"]]
@@ -290,7 +300,7 @@ class ObjectStore(Store):
         if options.compress:
             loop = asyncio.get_running_loop()
             data: Any = await loop.run_in_executor(
-                get_pool(cpu_threads()), compress, value, options.compress, options.level
+                cpu_pool(), compress, value, options.compress, options.level
             )
         else:
             data = as_byte_buffer(value)  # obstore takes 1-D uint8 buffers only
@@ -318,8 +328,8 @@ class ObjectStore(Store):
         # Items are consumed lazily from the caller's thread, at most `concurrency`
         # uploads in flight, so a generator of chunks is never held in memory at once.
         slots = threading.BoundedSemaphore(self._options.concurrency)
-        pending: list[Any] = []
-        failures: list[BaseException] = []
+        pending: builtins.list[Any] = []
+        failures: builtins.list[BaseException] = []
 
         def done(future: Any) -> None:
             slots.release()
@@ -351,7 +361,7 @@ class ObjectStore(Store):
         if not paths:
             return
 
-        async def delete_batch(batch: list[str]) -> None:
+        async def delete_batch(batch: builtins.list[str]) -> None:
             try:
                 await obs.delete_async(self._client, batch)
             except Exception as exc:
@@ -367,7 +377,9 @@ class ObjectStore(Store):
 
         if self._kind == "s3":
             # S3 deletes up to 1000 keys per request and ignores missing ones.
-            batches = [paths[i : i + _S3_DELETE_BATCH] for i in range(0, len(paths), _S3_DELETE_BATCH)]
-            self._run(self._gather(lambda b=b: delete_batch(b) for b in batches))
+            batches = [
+                paths[i : i + _S3_DELETE_BATCH] for i in range(0, len(paths), _S3_DELETE_BATCH)
+            ]
+            self._run(self._gather(functools.partial(delete_batch, b) for b in batches))
         else:
-            self._run(self._gather(lambda p=p: delete_one(p) for p in paths))
+            self._run(self._gather(functools.partial(delete_one, p) for p in paths))
