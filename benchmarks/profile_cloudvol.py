@@ -28,15 +28,17 @@ WORKLOADS = ("write-raw", "write-gzip", "read-raw", "read-gzip", "cutouts", "htt
 
 
 def _force_inline() -> None:
-    """Make cloudvol's file store run its per-file work in the calling thread."""
-    import cloudvol.storage.file as file_store
+    """Make cloudvol's file store run its per-file work in the calling thread (by
+    giving every FileStore one thread; its pool helpers run inline then)."""
+    from cloudvol.storage.file import FileStore
 
-    original = file_store.imap_unordered
+    original = FileStore.__init__
 
-    def inline(fn: Any, items: Any, *, threads: int, **kwargs: Any) -> Any:
-        return original(fn, items, threads=1, **kwargs)
+    def one_thread(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["threads"] = 1
+        original(self, *args, **kwargs)
 
-    file_store.imap_unordered = inline
+    FileStore.__init__ = one_thread  # type: ignore[method-assign]
 
 
 def main() -> None:

@@ -16,6 +16,9 @@ from cloudvol.precomputed.info import ScaleGeometry
 
 __all__ = ["ChunkGrid", "ChunkPlan", "chunk_name"]
 
+SMALL_PLAN = 64
+"""Plans of at most this many chunks are built with Python ints, not numpy."""
+
 
 def chunk_name(start: np.ndarray | tuple, stop: np.ndarray | tuple) -> str:
     """``x0-x1_y0-y1_z0-z1`` for a chunk spanning ``[start, stop)``."""
@@ -66,6 +69,18 @@ class ChunkGrid:
         grid_start, grid_stop = self.expand_to_grid(start, stop)
         return bool(np.array_equal(grid_start, start) and np.array_equal(grid_stop, stop))
 
+    def _corners_small(self, first: list[int], last: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        off, size, hi = self.offset.tolist(), self.chunk_size.tolist(), self.bounds_max.tolist()
+        starts, stops = [], []
+        for gz in range(first[2], last[2]):
+            for gy in range(first[1], last[1]):
+                for gx in range(first[0], last[0]):
+                    lo = (off[0] + gx * size[0], off[1] + gy * size[1], off[2] + gz * size[2])
+                    starts.append(lo)
+                    stops.append((min(lo[0] + size[0], hi[0]), min(lo[1] + size[1], hi[1]),
+                                  min(lo[2] + size[2], hi[2])))  # fmt: skip
+        return np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64)
+
     def plan(self, start: np.ndarray, stop: np.ndarray) -> ChunkPlan:
         """Every chunk intersecting ``[start, stop)`` ∩ bounds, x fastest."""
         start = np.maximum(np.asarray(start, dtype=np.int64), self.offset)
@@ -75,11 +90,15 @@ class ChunkGrid:
             return ChunkPlan(empty, empty, [])
         first = (start - self.offset) // self.chunk_size
         last = -(-(stop - self.offset) // self.chunk_size)
-        axes = [np.arange(first[i], last[i], dtype=np.int64) for i in range(3)]
-        gz, gy, gx = np.meshgrid(axes[2], axes[1], axes[0], indexing="ij")
-        cells = np.stack([gx.ravel(), gy.ravel(), gz.ravel()], axis=1)
-        starts = self.offset + cells * self.chunk_size
-        stops = np.minimum(starts + self.chunk_size, self.bounds_max)
+        if int(np.prod(last - first)) <= SMALL_PLAN:
+            # numpy's per-call overhead dominates small plans (single cutouts).
+            starts, stops = self._corners_small(first.tolist(), last.tolist())
+        else:
+            axes = [np.arange(first[i], last[i], dtype=np.int64) for i in range(3)]
+            gz, gy, gx = np.meshgrid(axes[2], axes[1], axes[0], indexing="ij")
+            cells = np.stack([gx.ravel(), gy.ravel(), gz.ravel()], axis=1)
+            starts = self.offset + cells * self.chunk_size
+            stops = np.minimum(starts + self.chunk_size, self.bounds_max)
         prefix = f"{self.key}/"
         keys = [
             f"{prefix}{a}-{d}_{b}-{e}_{c}-{f}"

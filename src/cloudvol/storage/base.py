@@ -39,6 +39,10 @@ class StoreCapabilities:
     supports_listing: bool = True
     supports_ranges: bool = True
     supports_deletes: bool = True
+    #: objects live in this process or on a local disk: a call per object is cheap,
+    #: so callers may fetch or write one object per worker thread (and decode or
+    #: encode it there) instead of batching
+    in_process: bool = False
 
 
 @dataclass(frozen=True, slots=True)

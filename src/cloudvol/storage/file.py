@@ -19,7 +19,7 @@ import builtins
 import contextlib
 import os
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from itertools import groupby
 
 from cloudvol.exceptions import EmptyFileException, StorageError
@@ -87,7 +87,7 @@ def atomic_write(path: str, data: bytes | bytearray | memoryview) -> None:
 class FileStore(Store):
     """Objects as files under ``root`` (an absolute directory)."""
 
-    capabilities = StoreCapabilities()
+    capabilities = StoreCapabilities(in_process=True)
 
     def __init__(
         self,
@@ -225,7 +225,10 @@ class FileStore(Store):
         def write(pair: tuple[str, bytes | memoryview]) -> None:
             self._write(pair[0], pair[1], options)
 
-        run_all(write, pairs, threads=self._threads)
+        # One object is written inline: callers writing from their own worker
+        # threads should not pay (or nest) a hand-off to this store's pool.
+        single = isinstance(pairs, Sized) and len(pairs) == 1
+        run_all(write, pairs, threads=1 if single else self._threads)
 
     def _write(self, key: str, value: bytes | memoryview, options: PutOptions) -> None:
         method = options.compress if self._local_suffixes else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 
 from cloudvol.exceptions import EmptyFileException
 from cloudvol.paths import CloudPath
@@ -76,7 +76,7 @@ def memory_usage(bucket: str | None = None) -> int:
 class MemoryStore(Store):
     """Objects of ``mem://bucket/path`` in the process-wide registry."""
 
-    capabilities = StoreCapabilities()
+    capabilities = StoreCapabilities(in_process=True)
 
     def __init__(self, bucket: str, path: str = "", *, local_suffixes: bool = True) -> None:
         self._bucket_name = bucket
@@ -196,7 +196,8 @@ class MemoryStore(Store):
                         bucket.pop(full + other, None)
                 bucket[full + suffix] = data
 
-        threads = cpu_threads() if method is not None else 1
+        single = isinstance(pairs, Sized) and len(pairs) == 1
+        threads = cpu_threads() if method is not None and not single else 1
         run_all(store, pairs, threads=threads, kind="cpu")
 
     def delete_many(self, keys: Iterable[str]) -> None:

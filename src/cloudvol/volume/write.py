@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from cloudvol.exceptions import EmptyVolumeException
-from cloudvol.precomputed.grid import ChunkGrid
+from cloudvol.precomputed.grid import ChunkGrid, ChunkPlan
 from cloudvol.storage.base import PutOptions, Store
+from cloudvol.storage.threads import run_all
 from cloudvol.volume.options import WriteOptions
-from cloudvol.volume.read import LayerFormat, batched
+from cloudvol.volume.read import LayerFormat, batched, worker_count
 
 __all__ = ["delete_region", "is_background", "put_options", "write_region"]
 
@@ -50,57 +51,101 @@ def write_region(
 ) -> int:
     """Write the 4-D ``image`` with its first voxel at ``start`` (inside the bounds).
 
-    Returns the number of chunks written or deleted."""
+    In-process stores: each worker cuts, encodes and stores whole chunks, so
+    encoding and writing overlap across threads. Network stores: chunks are
+    encoded by batch and each batch is put concurrently. Returns the number of
+    chunks written or deleted."""
     start = np.asarray(start, dtype=np.int64)
     stop = start + np.asarray(image.shape[:3], dtype=np.int64)
     plan = grid.plan(start, stop)
-    starts, stops = plan.starts.tolist(), plan.stops.tolist()
-    req_start, req_stop = start.tolist(), stop.tolist()
-    background = options.background_color
+    cutter = _ChunkCutter(store, plan, layer, start, stop, image, options)
     put_opts = put_options(layer, options)
-    count = 0
+    if store.capabilities.in_process:
+
+        def write_one(i: int) -> None:
+            key = plan.keys[i]
+            existing = store.get(key) if cutter.needs_existing(i) else None
+            encoded = cutter(i, existing)
+            if encoded is None:
+                store.delete_many([key])
+            else:
+                store.put_many([(key, encoded)], put_opts)
+
+        threads = worker_count(image.nbytes, len(plan))
+        run_all(write_one, range(len(plan)), threads=threads, kind="volume")
+        return len(plan)
     for batch in batched(len(plan), options.batch_size):
-        partial = [
-            i for i in batch
-            if any(starts[i][k] < req_start[k] or stops[i][k] > req_stop[k] for k in range(3))
-        ]  # fmt: skip
-        existing: dict[str, bytes | None] = {}
-        if partial and not options.overwrite_partial_chunks:
-            existing = store.get_many([plan.keys[i] for i in partial])
-        partial_set = set(partial)
+        wanted = [plan.keys[i] for i in batch if cutter.needs_existing(i)]
+        existing = store.get_many(wanted) if wanted else {}
         puts: list[tuple[str, bytes | memoryview]] = []
         deletes: list[str] = []
         for i in batch:
             key = plan.keys[i]
-            cs, ce = starts[i], stops[i]
-            if i in partial_set:
-                chunk = _merge_partial(
-                    store,
-                    layer,
-                    key,
-                    cs,
-                    ce,
-                    existing.get(key),
-                    image,
-                    req_start,
-                    req_stop,
-                    options,
-                )
-            else:
-                chunk = image[
-                    tuple(slice(cs[k] - req_start[k], ce[k] - req_start[k]) for k in range(3))
-                ]
-            if options.delete_black_uploads and is_background(chunk, background):
+            encoded = cutter(i, existing.get(key))
+            if encoded is None:
                 deletes.append(key)
-                continue
-            spec = layer.spec(chunk.shape, f"{store.url}/{key}", background)
-            puts.append((key, layer.codec.encode(chunk, spec)))
+            else:
+                puts.append((key, encoded))
         if puts:
             store.put_many(puts, put_opts)
         if deletes:
             store.delete_many(deletes)
-        count += len(puts) + len(deletes)
-    return count
+    return len(plan)
+
+
+class _ChunkCutter:
+    """Cuts and encodes chunk ``i`` of a plan from the image being written."""
+
+    def __init__(
+        self,
+        store: Store,
+        plan: ChunkPlan,
+        layer: LayerFormat,
+        start: np.ndarray,
+        stop: np.ndarray,
+        image: np.ndarray,
+        options: WriteOptions,
+    ) -> None:
+        self.store, self.plan, self.layer, self.image, self.options = (
+            store,
+            plan,
+            layer,
+            image,
+            options,
+        )
+        self.starts = plan.starts.tolist()
+        self.stops = plan.stops.tolist()
+        self.req_start = start.tolist()
+        self.req_stop = stop.tolist()
+
+    def is_partial(self, i: int) -> bool:
+        """Whether the image covers only part of chunk ``i``."""
+        cs, ce = self.starts[i], self.stops[i]
+        return any(cs[k] < self.req_start[k] or ce[k] > self.req_stop[k] for k in range(3))
+
+    def needs_existing(self, i: int) -> bool:
+        """Whether chunk ``i``'s stored bytes are needed (read-modify-write)."""
+        return self.is_partial(i) and not self.options.overwrite_partial_chunks
+
+    def __call__(self, i: int, existing: bytes | None) -> bytes | memoryview | None:
+        """The encoded chunk, or ``None`` if it is all background and
+        ``delete_black_uploads`` asks for its deletion."""
+        key = self.plan.keys[i]
+        cs, ce = self.starts[i], self.stops[i]
+        if self.is_partial(i):
+            chunk = _merge_partial(
+                self.store, self.layer, key, cs, ce, existing, self.image,
+                self.req_start, self.req_stop, self.options,
+            )  # fmt: skip
+        else:
+            chunk = self.image[
+                tuple(slice(cs[k] - self.req_start[k], ce[k] - self.req_start[k]) for k in range(3))
+            ]
+        background = self.options.background_color
+        if self.options.delete_black_uploads and is_background(chunk, background):
+            return None
+        spec = self.layer.spec(chunk.shape, f"{self.store.url}/{key}", background)
+        return self.layer.codec.encode(chunk, spec)
 
 
 def _merge_partial(
