@@ -44,6 +44,8 @@ def make_volume(path, shape=(100, 70, 30), chunk=(32, 32, 16), offset=(0, 0, 0),
 
 def random_array(shape, dtype, rng):
     dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.random(shape) < 0.5
     if dtype.kind == "f":
         return rng.standard_normal(shape).astype(dtype)
     info = np.iinfo(dtype)
@@ -340,3 +342,11 @@ def test_from_numpy_creates_and_fills_a_layer(tmp_path):
     np.testing.assert_array_equal(again[:, :, :][..., 0], arr)
     assert again.provenance.processing[0]["method"] == "from_numpy"
     assert vol.layer_type == "image"
+
+
+def test_progress_bars_count_chunks(layer_path, capsys):
+    vol = make_volume(layer_path, progress=True)
+    vol[:, :, :] = 1
+    vol[:, :, :]
+    err = capsys.readouterr().err
+    assert "Uploading" in err and "Downloading" in err and "24/24" in err

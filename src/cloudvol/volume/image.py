@@ -122,7 +122,11 @@ class PrecomputedImageSource:
         )
 
     def read_options(self) -> ReadOptions:
-        return ReadOptions(fill_missing=self.fill_missing, background_color=self.background_color)
+        return ReadOptions(
+            fill_missing=self.fill_missing,
+            background_color=self.background_color,
+            progress=self.config.progress,
+        )
 
     def write_options(self) -> WriteOptions:
         compress = self.config.compress
@@ -135,6 +139,7 @@ class PrecomputedImageSource:
             background_color=self.background_color,
             fill_missing=self.fill_missing,
             cache_control=cdn_cache_control(self.config.cdn_cache),
+            progress=self.config.progress,
         )
 
     # --- reads ----------------------------------------------------------------

@@ -15,6 +15,7 @@ class ReadOptions:
 
     fill_missing: bool = False
     background_color: float = 0
+    progress: bool = False
     #: chunks handed to storage per batch; bounds memory held in fetched bytes
     batch_size: int = 512
 
@@ -36,5 +37,6 @@ class WriteOptions:
     background_color: float = 0
     fill_missing: bool = False
     cache_control: str | None = None
+    progress: bool = False
     #: chunks encoded and handed to storage per batch; bounds encoded bytes held
     batch_size: int = 64

@@ -7,7 +7,7 @@ held besides the output, and chunks are painted as they arrive (completion order
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from cloudvol.precomputed.grid import ChunkGrid, ChunkPlan
 from cloudvol.storage.base import Store
 from cloudvol.storage.threads import run_all
 from cloudvol.volume.options import ReadOptions
+from cloudvol.volume.progress import chunk_progress
 
 __all__ = ["LayerFormat", "batched", "read_region"]
 
@@ -123,26 +124,27 @@ def paint_chunks(
     disjoint regions of ``out`` from several threads is safe), so the calling
     thread is no bottleneck. Network stores: chunks stream in by batch in
     completion order and are decoded and painted as they arrive."""
-    paint = _ChunkPainter(store, plan, layer, start, stop, out, options)
-    if store.capabilities.in_process:
-        threads = worker_count(out.nbytes, len(plan))
-        run_all(
-            lambda i: paint(i, store.get(plan.keys[i])),
-            range(len(plan)),
-            threads=threads,
-            kind="volume",
-        )
-        return
-    index_of = {key: i for i, key in enumerate(plan.keys)}
-    for batch in batched(len(plan), options.batch_size):
-        results = store.get_iter([plan.keys[i] for i in batch])
-        try:
-            for key, data in results:
-                paint(index_of[key], data)
-        finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()
+    with chunk_progress(options.progress, len(plan), "Downloading") as tick:
+        paint = _ChunkPainter(store, plan, layer, start, stop, out, options, tick)
+        if store.capabilities.in_process:
+            threads = worker_count(out.nbytes, len(plan))
+            run_all(
+                lambda i: paint(i, store.get(plan.keys[i])),
+                range(len(plan)),
+                threads=threads,
+                kind="volume",
+            )
+            return
+        index_of = {key: i for i, key in enumerate(plan.keys)}
+        for batch in batched(len(plan), options.batch_size):
+            results = store.get_iter([plan.keys[i] for i in batch])
+            try:
+                for key, data in results:
+                    paint(index_of[key], data)
+            finally:
+                close = getattr(results, "close", None)
+                if close is not None:
+                    close()
 
 
 class _ChunkPainter:
@@ -157,8 +159,10 @@ class _ChunkPainter:
         stop: np.ndarray,
         out: np.ndarray,
         options: ReadOptions,
+        tick: Callable[[], None],
     ) -> None:
         self.store, self.plan, self.layer, self.out, self.options = store, plan, layer, out, options
+        self.tick = tick
         self.starts = plan.starts.tolist()
         self.stops = plan.stops.tolist()
         self.req_start = start.tolist()
@@ -177,8 +181,10 @@ class _ChunkPainter:
             if not self.options.fill_missing:
                 raise _missing(self.store, key)
             self.out[dst] = background
+            self.tick()
             return
         shape = [ce[k] - cs[k] for k in range(3)]
         chunk = self.layer.decode(data, shape, f"{self.store.url}/{key}", background)
         src = tuple(slice(lo[k] - cs[k], hi[k] - cs[k]) for k in range(3))
         self.out[dst] = chunk[src]
+        self.tick()

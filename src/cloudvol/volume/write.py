@@ -7,6 +7,8 @@ image (allowed by ``non_aligned_writes``) are read, painted and rewritten.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from cloudvol.exceptions import EmptyVolumeException
@@ -14,6 +16,7 @@ from cloudvol.precomputed.grid import ChunkGrid, ChunkPlan
 from cloudvol.storage.base import PutOptions, Store
 from cloudvol.storage.threads import run_all
 from cloudvol.volume.options import WriteOptions
+from cloudvol.volume.progress import chunk_progress
 from cloudvol.volume.read import LayerFormat, batched, worker_count
 
 __all__ = ["delete_region", "is_background", "put_options", "write_region"]
@@ -60,21 +63,36 @@ def write_region(
     plan = grid.plan(start, stop)
     cutter = _ChunkCutter(store, plan, layer, start, stop, image, options)
     put_opts = put_options(layer, options)
-    if store.capabilities.in_process:
+    with chunk_progress(options.progress, len(plan), "Uploading") as tick:
+        if store.capabilities.in_process:
 
-        def write_one(i: int) -> None:
-            key = plan.keys[i]
-            existing = store.get(key) if cutter.needs_existing(i) else None
-            encoded = cutter(i, existing)
-            if encoded is None:
-                store.delete_many([key])
-            else:
-                store.put_many([(key, encoded)], put_opts)
+            def write_one(i: int) -> None:
+                key = plan.keys[i]
+                existing = store.get(key) if cutter.needs_existing(i) else None
+                encoded = cutter(i, existing)
+                if encoded is None:
+                    store.delete_many([key])
+                else:
+                    store.put_many([(key, encoded)], put_opts)
+                tick()
 
-        threads = worker_count(image.nbytes, len(plan))
-        run_all(write_one, range(len(plan)), threads=threads, kind="volume")
-        return len(plan)
-    for batch in batched(len(plan), options.batch_size):
+            threads = worker_count(image.nbytes, len(plan))
+            run_all(write_one, range(len(plan)), threads=threads, kind="volume")
+        else:
+            _write_batches(store, plan, cutter, put_opts, options.batch_size, tick)
+    return len(plan)
+
+
+def _write_batches(
+    store: Store,
+    plan: ChunkPlan,
+    cutter: _ChunkCutter,
+    put_opts: PutOptions,
+    batch_size: int,
+    tick: Callable[[], None],
+) -> None:
+    """Network stores: encode a batch, then put it concurrently."""
+    for batch in batched(len(plan), batch_size):
         wanted = [plan.keys[i] for i in batch if cutter.needs_existing(i)]
         existing = store.get_many(wanted) if wanted else {}
         puts: list[tuple[str, bytes | memoryview]] = []
@@ -90,7 +108,8 @@ def write_region(
             store.put_many(puts, put_opts)
         if deletes:
             store.delete_many(deletes)
-    return len(plan)
+        for _ in batch:
+            tick()
 
 
 class _ChunkCutter:
