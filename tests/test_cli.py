@@ -51,7 +51,9 @@ def test_server_maps_gz_files_and_serves_ranges(tmp_path):
         with urllib.request.urlopen(req) as resp:
             assert resp.status == 206 and len(resp.read()) == 4
         remote = CloudVolume(base)
-        np.testing.assert_array_equal(remote[:, :, :], CloudVolume(f"file://{tmp_path}/ds/layer")[:, :, :])
+        np.testing.assert_array_equal(
+            remote[:, :, :], CloudVolume(f"file://{tmp_path}/ds/layer")[:, :, :]
+        )
     finally:
         server.shutdown()
         server.server_close()

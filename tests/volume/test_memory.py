@@ -29,4 +29,6 @@ def test_read_peak_memory_is_cutout_plus_a_few_chunks(tmp_path, compress):
         tracemalloc.stop()
     # The output itself plus at most the in-flight window of chunks (8 × 256 KiB
     # compressed and decompressed), never a second copy of the cutout.
-    assert peak < cutout.nbytes + 6 * MB, f"peak {peak / MB:.1f} MiB for a {cutout.nbytes / MB:.0f} MiB cutout"
+    assert peak < cutout.nbytes + 6 * MB, (
+        f"peak {peak / MB:.1f} MiB for a {cutout.nbytes / MB:.0f} MiB cutout"
+    )
