@@ -14,7 +14,7 @@ import numpy as np
 
 from cloudvol.precomputed.info import ScaleGeometry
 
-__all__ = ["ChunkGrid", "ChunkPlan", "chunk_name"]
+__all__ = ["ChunkGrid", "ChunkPlan", "PlanWindow", "chunk_name"]
 
 SMALL_PLAN = 64
 """Plans of at most this many chunks are built with Python ints, not numpy."""
@@ -37,6 +37,41 @@ class ChunkPlan:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+
+Slices3 = tuple[slice, slice, slice]
+
+
+class PlanWindow:
+    """The chunks of a plan seen from a request box ``[start, stop)``: where each
+    chunk overlaps the box, in the box's array and in the chunk's own array."""
+
+    def __init__(self, plan: ChunkPlan, start: np.ndarray, stop: np.ndarray) -> None:
+        # Python ints: per-chunk arithmetic on numpy scalars is several times slower.
+        self.starts = plan.starts.tolist()
+        self.stops = plan.stops.tolist()
+        self.req_start = np.asarray(start).tolist()
+        self.req_stop = np.asarray(stop).tolist()
+
+    def chunk_shape(self, i: int) -> tuple[int, int, int]:
+        cs, ce = self.starts[i], self.stops[i]
+        return ce[0] - cs[0], ce[1] - cs[1], ce[2] - cs[2]
+
+    def is_partial(self, i: int) -> bool:
+        """Whether the box covers only part of chunk ``i``."""
+        cs, ce = self.starts[i], self.stops[i]
+        return any(cs[k] < self.req_start[k] or ce[k] > self.req_stop[k] for k in range(3))
+
+    def overlap(self, i: int) -> tuple[Slices3, Slices3]:
+        """``(slices into the box's array, slices into chunk i)`` of their overlap."""
+        cs, ce, rs, re = self.starts[i], self.stops[i], self.req_start, self.req_stop
+        lo = [max(cs[k], rs[k]) for k in range(3)]
+        hi = [min(ce[k], re[k]) for k in range(3)]
+        in_box = (slice(lo[0] - rs[0], hi[0] - rs[0]), slice(lo[1] - rs[1], hi[1] - rs[1]),
+                  slice(lo[2] - rs[2], hi[2] - rs[2]))  # fmt: skip
+        in_chunk = (slice(lo[0] - cs[0], hi[0] - cs[0]), slice(lo[1] - cs[1], hi[1] - cs[1]),
+                    slice(lo[2] - cs[2], hi[2] - cs[2]))  # fmt: skip
+        return in_box, in_chunk
 
 
 class ChunkGrid:

@@ -15,7 +15,7 @@ import numpy as np
 
 from cloudvol.codecs import ChunkSpec, Codec
 from cloudvol.exceptions import EmptyVolumeException
-from cloudvol.precomputed.grid import ChunkGrid, ChunkPlan
+from cloudvol.precomputed.grid import ChunkGrid, ChunkPlan, PlanWindow
 from cloudvol.storage.base import Store
 from cloudvol.storage.threads import run_all
 from cloudvol.volume.options import ReadOptions
@@ -163,17 +163,10 @@ class _ChunkPainter:
     ) -> None:
         self.store, self.plan, self.layer, self.out, self.options = store, plan, layer, out, options
         self.tick = tick
-        self.starts = plan.starts.tolist()
-        self.stops = plan.stops.tolist()
-        self.req_start = start.tolist()
-        self.req_stop = stop.tolist()
+        self.window = PlanWindow(plan, start, stop)
 
     def __call__(self, i: int, data: bytes | None) -> None:
-        cs, ce = self.starts[i], self.stops[i]
-        req_start, req_stop = self.req_start, self.req_stop
-        lo = [max(a, b) for a, b in zip(cs, req_start, strict=True)]
-        hi = [min(a, b) for a, b in zip(ce, req_stop, strict=True)]
-        dst = tuple(slice(lo[k] - req_start[k], hi[k] - req_start[k]) for k in range(3))
+        dst, src = self.window.overlap(i)
         key = self.plan.keys[i]
         background = self.options.background_color
         # A zero-length object is treated as missing, as CloudVolume does.
@@ -183,8 +176,7 @@ class _ChunkPainter:
             self.out[dst] = background
             self.tick()
             return
-        shape = [ce[k] - cs[k] for k in range(3)]
+        shape = self.window.chunk_shape(i)
         chunk = self.layer.decode(data, shape, f"{self.store.url}/{key}", background)
-        src = tuple(slice(lo[k] - cs[k], hi[k] - cs[k]) for k in range(3))
         self.out[dst] = chunk[src]
         self.tick()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cloudvol.exceptions import EmptyVolumeException
-from cloudvol.precomputed.grid import ChunkGrid, ChunkPlan
+from cloudvol.precomputed.grid import ChunkGrid, ChunkPlan, PlanWindow
 from cloudvol.storage.base import PutOptions, Store
 from cloudvol.storage.threads import run_all
 from cloudvol.volume.options import WriteOptions
@@ -125,79 +125,54 @@ class _ChunkCutter:
         image: np.ndarray,
         options: WriteOptions,
     ) -> None:
-        self.store, self.plan, self.layer, self.image, self.options = (
-            store,
-            plan,
-            layer,
-            image,
-            options,
-        )
-        self.starts = plan.starts.tolist()
-        self.stops = plan.stops.tolist()
-        self.req_start = start.tolist()
-        self.req_stop = stop.tolist()
-
-    def is_partial(self, i: int) -> bool:
-        """Whether the image covers only part of chunk ``i``."""
-        cs, ce = self.starts[i], self.stops[i]
-        return any(cs[k] < self.req_start[k] or ce[k] > self.req_stop[k] for k in range(3))
+        self.store, self.plan, self.layer = store, plan, layer
+        self.image, self.options = image, options
+        self.window = PlanWindow(plan, start, stop)
 
     def needs_existing(self, i: int) -> bool:
         """Whether chunk ``i``'s stored bytes are needed (read-modify-write)."""
-        return self.is_partial(i) and not self.options.overwrite_partial_chunks
+        return self.window.is_partial(i) and not self.options.overwrite_partial_chunks
 
     def __call__(self, i: int, existing: bytes | None) -> bytes | memoryview | None:
         """The encoded chunk, or ``None`` if it is all background and
         ``delete_black_uploads`` asks for its deletion."""
         key = self.plan.keys[i]
-        cs, ce = self.starts[i], self.stops[i]
-        if self.is_partial(i):
-            chunk = _merge_partial(
-                self.store, self.layer, key, cs, ce, existing, self.image,
-                self.req_start, self.req_stop, self.options,
-            )  # fmt: skip
+        in_image, in_chunk = self.window.overlap(i)
+        if self.window.is_partial(i):
+            chunk = self._merge(key, existing, in_image, in_chunk, self.window.chunk_shape(i))
         else:
-            chunk = self.image[
-                tuple(slice(cs[k] - self.req_start[k], ce[k] - self.req_start[k]) for k in range(3))
-            ]
+            chunk = self.image[in_image]
         background = self.options.background_color
         if self.options.delete_black_uploads and is_background(chunk, background):
             return None
         spec = self.layer.spec(chunk.shape, f"{self.store.url}/{key}", background)
         return self.layer.codec.encode(chunk, spec)
 
-
-def _merge_partial(
-    store: Store,
-    layer: LayerFormat,
-    key: str,
-    cs: list[int],
-    ce: list[int],
-    data: bytes | None,
-    image: np.ndarray,
-    req_start: list[int],
-    req_stop: list[int],
-    options: WriteOptions,
-) -> np.ndarray:
-    """The stored chunk (or background) with the covered part replaced by ``image``."""
-    shape = (*(ce[k] - cs[k] for k in range(3)), layer.num_channels)
-    if not data:  # missing or zero-length
-        if not (options.overwrite_partial_chunks or options.fill_missing):
-            raise EmptyVolumeException(
-                f"{store.url}/{key} is missing, and this unaligned write needs its "
-                f"voxels outside the written box. Pass fill_missing=True to treat it "
-                f"as background_color, or overwrite_partial_chunks=True."
+    def _merge(
+        self,
+        key: str,
+        data: bytes | None,
+        in_image: tuple[slice, ...],
+        in_chunk: tuple[slice, ...],
+        shape: tuple[int, int, int],
+    ) -> np.ndarray:
+        """The stored chunk (or background) with the covered part replaced by the image."""
+        layer, options = self.layer, self.options
+        if not data:  # missing or zero-length
+            if not (options.overwrite_partial_chunks or options.fill_missing):
+                raise EmptyVolumeException(
+                    f"{self.store.url}/{key} is missing, and this unaligned write needs its "
+                    f"voxels outside the written box. Pass fill_missing=True to treat it "
+                    f"as background_color, or overwrite_partial_chunks=True."
+                )
+            chunk = np.full(
+                (*shape, layer.num_channels), options.background_color, dtype=layer.dtype, order="F"
             )
-        chunk = np.full(shape, options.background_color, dtype=layer.dtype, order="F")
-    else:
-        decoded = layer.decode(data, shape[:3], f"{store.url}/{key}", options.background_color)
-        chunk = np.array(decoded, dtype=layer.dtype, order="F", copy=True)
-    lo = [max(cs[k], req_start[k]) for k in range(3)]
-    hi = [min(ce[k], req_stop[k]) for k in range(3)]
-    chunk[tuple(slice(lo[k] - cs[k], hi[k] - cs[k]) for k in range(3))] = image[
-        tuple(slice(lo[k] - req_start[k], hi[k] - req_start[k]) for k in range(3))
-    ]
-    return chunk
+        else:
+            decoded = layer.decode(data, shape, f"{self.store.url}/{key}", options.background_color)
+            chunk = np.array(decoded, dtype=layer.dtype, order="F", copy=True)
+        chunk[in_chunk] = self.image[in_image]
+        return chunk
 
 
 def delete_region(store: Store, grid: ChunkGrid, start: np.ndarray, stop: np.ndarray) -> list[str]:
