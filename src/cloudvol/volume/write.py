@@ -14,10 +14,9 @@ import numpy as np
 from cloudvol.exceptions import EmptyVolumeException
 from cloudvol.precomputed.grid import ChunkGrid, ChunkPlan, PlanWindow
 from cloudvol.storage.base import PutOptions, Store
-from cloudvol.storage.threads import run_all
 from cloudvol.volume.options import WriteOptions
 from cloudvol.volume.progress import chunk_progress
-from cloudvol.volume.read import LayerFormat, batched, worker_count
+from cloudvol.volume.read import LayerFormat, batched, run_per_chunk
 
 __all__ = ["delete_region", "is_background", "put_options", "write_region"]
 
@@ -76,8 +75,7 @@ def write_region(
                     store.put_many([(key, encoded)], put_opts)
                 tick()
 
-            threads = worker_count(image.nbytes, len(plan))
-            run_all(write_one, range(len(plan)), threads=threads, kind="volume")
+            run_per_chunk(write_one, len(plan), image.nbytes)
         else:
             _write_batches(store, plan, cutter, put_opts, options.batch_size, tick)
     return len(plan)
