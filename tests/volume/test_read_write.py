@@ -350,3 +350,15 @@ def test_progress_bars_count_chunks(layer_path, capsys):
     vol[:, :, :]
     err = capsys.readouterr().err
     assert "Uploading" in err and "Downloading" in err and "24/24" in err
+
+
+def test_point_reads_at_a_coarser_mip_use_mip0_coordinates(layer_path):
+    vol = make_volume(layer_path, max_mip=1)
+    vol.mip = 1
+    data = random_array(vol.shape[:3], "uint8", np.random.default_rng(10))
+    vol[:, :, :] = data
+    xs, ys, zs = [3, 51, 99], [1, 40, 69], [0, 15, 29]  # mip 0; mip 1 halves x and y
+    np.testing.assert_array_equal(vol[xs, ys, zs], data[[1, 25, 49], [0, 20, 34], zs])
+    assert vol.scattered_points([[51, 40, 15]]) == {(25, 20, 15): data[25, 20, 15]}
+    cutout = vol.download_point((50, 40, 15), size=4)
+    np.testing.assert_array_equal(cutout[..., 0], data[23:27, 18:22, 13:17])

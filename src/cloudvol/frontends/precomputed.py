@@ -17,6 +17,7 @@ from cloudvol import paths
 from cloudvol.exceptions import AlignmentError, SubvoxelVolumeError
 from cloudvol.lib import Bbox, Vec
 from cloudvol.precomputed import info as infomod
+from cloudvol.precomputed.info import int_triple
 from cloudvol.precomputed.metadata import PrecomputedMetadata
 from cloudvol.storage import StorageOptions, open_store
 from cloudvol.volume.image import ImageConfig, PrecomputedImageSource
@@ -466,34 +467,28 @@ class CloudVolumePrecomputed:
     def _point_indexing(self, coords: Sequence[Any]) -> np.ndarray:
         """``vol[xs, ys, zs]``: mip-0 points, values in input order as a 1-D array."""
         pts = np.stack([np.asarray(c, dtype=np.int64) for c in coords], axis=1)
-        values = self.scattered_points(pts)
-        target = self.meta.point_to_mip if self.mip else None
-        keys = [tuple(int(v) for v in (target(p, 0, self.mip) if target else p)) for p in pts]
-        return np.array([values[k] for k in keys])
+        converted = self._mip0_points_at(pts, self.mip)
+        values = self.image.download_points(converted, self.mip)
+        return np.array([values[int_triple(p)] for p in converted])
 
-    def scattered_points(self, pts: Any, mip: Any = None, coord_resolution: Any = None) -> dict:
-        """``{(x, y, z): value}`` for mip-0 points, keyed by the points converted to ``mip``."""
-        mip = self.mip if mip is None else self.meta.to_mip(mip)
+    def _mip0_points_at(self, pts: Any, mip: int, coord_resolution: Any = None) -> np.ndarray:
+        """Mip-0 points (or points at ``coord_resolution``) as voxels of ``mip``."""
         pts = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
         if coord_resolution is not None:
             res0 = np.asarray(self.meta.resolution(0), dtype=float)
             pts = pts * np.asarray(coord_resolution, dtype=float) / res0
-        converted = np.floor(pts * np.asarray(self.meta.resolution(0), dtype=float)
-                             / np.asarray(self.meta.resolution(mip), dtype=float)).astype(np.int64)  # fmt: skip
-        return self.image.download_points(converted, mip)
+        return self.meta.points_to_mip(pts, 0, mip)
+
+    def scattered_points(self, pts: Any, mip: Any = None, coord_resolution: Any = None) -> dict:
+        """``{(x, y, z): value}`` for mip-0 points, keyed by the points converted to ``mip``."""
+        mip = self.mip if mip is None else self.meta.to_mip(mip)
+        return self.image.download_points(self._mip0_points_at(pts, mip, coord_resolution), mip)
 
     def download_point(self, pt: Any, size: Any = 256, mip: Any = None, parallel: Any = None,
                        coord_resolution: Any = None, **kwargs: Any) -> Any:  # fmt: skip
         """A box of ``size`` voxels (int or triple) centred on mip-0 point ``pt``."""
         mip = self.mip if mip is None else self.meta.to_mip(mip)
-        pt = np.asarray(pt, dtype=np.float64)
-        if coord_resolution is not None:
-            pt = (
-                pt
-                * np.asarray(coord_resolution, dtype=float)
-                / np.asarray(self.meta.resolution(0), dtype=float)
-            )
-        center = self.meta.point_to_mip(pt, 0, mip)
+        center = self._mip0_points_at(pt, mip, coord_resolution)[0]
         size3 = np.asarray([size] * 3 if np.isscalar(size) else size, dtype=np.int64)
         half = size3 // 2
         lo = np.asarray(center) - half

@@ -243,11 +243,16 @@ class PrecomputedMetadata:
     def is_sharded(self, mip: int) -> bool:
         return bool(self.scales[mip].get("sharding"))
 
-    def point_to_mip(self, pt: Any, mip: int, to_mip: int) -> Vec:
+    def points_to_mip(self, pts: Any, mip: int, to_mip: int) -> np.ndarray:
+        """``floor(pts * res(mip) / res(to_mip))`` for an ``(n, 3)`` array, with the
+        ratio in float32 as CloudVolume computes it (so both pick the same voxel)."""
         ratio = np.asarray(self.resolution(mip), dtype=np.float32) / np.asarray(
             self.resolution(to_mip), dtype=np.float32
         )
-        return Vec(*np.floor(np.asarray(pt) * ratio).astype(np.int64), dtype=np.int64)
+        return np.floor(np.asarray(pts) * ratio).astype(np.int64)
+
+    def point_to_mip(self, pt: Any, mip: int, to_mip: int) -> Vec:
+        return Vec(*self.points_to_mip(pt, mip, to_mip), dtype=np.int64)
 
     def bbox_to_mip(self, bbox: Any, mip: int, to_mip: int) -> Bbox:
         """Convert a box between mips one level at a time: floor the min, ceil the max."""
