@@ -146,18 +146,25 @@ def paint_chunks(
     In-process stores: each worker reads, decodes and paints whole chunks (painting
     disjoint regions of ``out`` from several threads is safe), so the calling
     thread is no bottleneck. Network stores: chunks stream in by batch in
-    completion order and are decoded and painted as they arrive."""
+    completion order and workers decode and paint them as they arrive."""
     with chunk_progress(options.progress, len(plan), "Downloading") as tick:
         paint = _ChunkPainter(store, plan, layer, start, stop, out, options, tick)
         if store.capabilities.in_process:
             run_per_chunk(lambda i: paint(i, store.get(plan.keys[i])), len(plan), out.nbytes)
             return
         index_of = {key: i for i, key in enumerate(plan.keys)}
+        # Chunks arrive on this thread; decoding and painting go to workers so they
+        # overlap the next fetches (network latency dwarfs the hand-off).
+        threads = min(VOLUME_THREADS, len(plan))
         for batch in batched(len(plan), options.batch_size):
             results = store.get_iter([plan.keys[i] for i in batch])
             try:
-                for key, data in results:
-                    paint(index_of[key], data)
+                run_all(
+                    lambda kv: paint(index_of[kv[0]], kv[1]),
+                    results,
+                    threads=threads,
+                    kind="volume",
+                )
             finally:
                 close = getattr(results, "close", None)
                 if close is not None:
