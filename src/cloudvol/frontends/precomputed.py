@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import fastremap
 import numpy as np
 
 from cloudvol import paths
@@ -21,6 +22,7 @@ from cloudvol.precomputed.info import int_triple
 from cloudvol.precomputed.metadata import PrecomputedMetadata
 from cloudvol.storage import StorageOptions, open_store
 from cloudvol.volume.image import ImageConfig, PrecomputedImageSource
+from cloudvol.volume.segmentation import renumber as renumber_labels
 from cloudvol.volumecutout import VolumeCutout
 
 __all__ = ["CloudVolumePrecomputed"]
@@ -435,11 +437,11 @@ class CloudVolumePrecomputed:
         if label is not None:
             return _with_meta(img == label, img)
         if segids is not None:
-            keep = np.isin(img, np.asarray(list(segids), dtype=img.dtype))
             fill = np.iinfo(img.dtype).max if preserve_zeros and img.dtype.kind in "iu" else 0
-            img[~keep] = fill
+            fastremap.mask_except(img, [int(v) for v in segids], value=fill, in_place=True)
         if renumber:
-            return _renumber(img)
+            out, remap = renumber_labels(img, self.background_color)
+            return _with_meta(out, img), remap
         return img
 
     def __getitem__(self, slices: Any) -> Any:
@@ -497,9 +499,13 @@ class CloudVolumePrecomputed:
 
     def unique(self, bbox: Any, mip: Any = None, agglomerate: Any = None, timestamp: Any = None,
                stop_layer: Any = None, coord_resolution: Any = None) -> set:  # fmt: skip
-        """The set of labels in ``bbox``."""
-        img = self.download(bbox, mip=mip, coord_resolution=coord_resolution)
-        return {v.item() for v in np.unique(img)}
+        """The set of labels in ``bbox``, computed on the compressed chunks where the
+        encoding lists its labels (compressed_segmentation, compresso, crackle)."""
+        mip = self.mip if mip is None else self.meta.to_mip(mip)
+        if coord_resolution is not None:
+            img = self.download(bbox, mip=mip, coord_resolution=coord_resolution)
+            return {v.item() for v in fastremap.unique(np.ascontiguousarray(img))}
+        return self.image.unique(self._voxel_bbox(bbox, mip).astype(np.int64), mip)
 
     def exists(self, bbox: Any) -> dict[str, bool]:
         """``{"{key}/{chunk}": bool}`` for each chunk of ``bbox`` (always bounds-checked)."""
@@ -564,18 +570,3 @@ def _with_meta(arr: np.ndarray, like: VolumeCutout) -> VolumeCutout:
     out = np.asfortranarray(arr).view(VolumeCutout)
     out.__array_finalize__(like)
     return out
-
-
-def _renumber(img: VolumeCutout) -> tuple[VolumeCutout, dict]:
-    """Labels renumbered 1..n in first-seen-sorted order (0 kept), in the smallest
-    unsigned dtype (at least uint16, like CloudVolume); ``remap[orig] = new``."""
-    values, inverse = np.unique(img, return_inverse=True)
-    has_zero = values.size and values[0] == 0
-    new_ids = np.arange(values.size, dtype=np.uint64) + (0 if has_zero else 1)
-    count = int(new_ids[-1]) if values.size else 0
-    dtype = np.uint16 if count < 2**16 else np.uint32 if count < 2**32 else np.uint64
-    # np.unique flattens in C order, so the inverse indexes a C-ordered copy.
-    out = new_ids.astype(dtype)[inverse.reshape(-1)].reshape(img.shape)
-    result = _with_meta(out, img)
-    remap = {v.item(): int(n) for v, n in zip(values, new_ids, strict=True)}
-    return result, remap

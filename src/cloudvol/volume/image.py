@@ -26,6 +26,7 @@ from cloudvol.precomputed.metadata import PrecomputedMetadata
 from cloudvol.storage.compression import normalize_compress
 from cloudvol.volume.options import ReadOptions, WriteOptions
 from cloudvol.volume.read import LayerFormat, read_region
+from cloudvol.volume.segmentation import unique_labels
 from cloudvol.volume.write import delete_region, write_region
 from cloudvol.volumecutout import VolumeCutout
 
@@ -175,6 +176,16 @@ class PrecomputedImageSource:
                 value = chunk[tuple(pt - lo)]
                 result[int_triple(pt)] = value[0] if value.size == 1 else value
         return result
+
+    def unique(self, bbox: Bbox, mip: int) -> set[int | float]:
+        """The labels in ``bbox`` (voxels at ``mip``), from codec label lists where
+        the encoding has them; see :func:`~cloudvol.volume.segmentation.unique_labels`."""
+        if self.bounded:
+            self.check_bounds(bbox, mip)
+        return unique_labels(
+            self.store, self.meta.grid(mip), self.layer_format(mip),
+            np.asarray(bbox.minpt), np.asarray(bbox.maxpt), self.read_options(),
+        )  # fmt: skip
 
     def check_bounds(self, bbox: Bbox, mip: int) -> None:
         bounds = self.meta.bounds(mip)

@@ -22,7 +22,15 @@ from cloudvol.storage.threads import run_all
 from cloudvol.volume.options import ReadOptions
 from cloudvol.volume.progress import chunk_progress
 
-__all__ = ["LayerFormat", "batched", "paint_chunks", "read_region", "run_per_chunk"]
+__all__ = [
+    "LayerFormat",
+    "batched",
+    "missing_chunk",
+    "paint_chunks",
+    "read_region",
+    "run_per_chunk",
+    "visit_chunks",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +66,7 @@ def batched(n: int, size: int) -> Iterator[range]:
         yield range(first, min(first + size, n))
 
 
-def _missing(store: Store, key: str) -> EmptyVolumeException:
+def missing_chunk(store: Store, key: str) -> EmptyVolumeException:
     return EmptyVolumeException(
         f"{store.url}/{key} is missing. Pass fill_missing=True to read missing chunks "
         f"as background_color."
@@ -131,6 +139,37 @@ def run_per_chunk(fn: Callable[[int], None], nchunks: int, nbytes: int) -> None:
     run_all(fn, range(first, nchunks), threads=threads, kind="volume")
 
 
+def visit_chunks(
+    store: Store,
+    plan: ChunkPlan,
+    visit: Callable[[int, bytes | None], None],
+    nbytes: int,
+    batch_size: int,
+) -> None:
+    """Fetch every chunk of ``plan`` and call ``visit(i, stored bytes or None)`` for
+    each, from worker threads (``visit`` must be thread-safe).
+
+    In-process stores: each worker fetches and visits whole chunks, scheduled by
+    :func:`run_per_chunk` for a request of ``nbytes``. Network stores: chunks stream
+    in by batch in completion order and workers visit them as they arrive, so
+    decoding overlaps the next fetches (network latency dwarfs the hand-off)."""
+    if store.capabilities.in_process:
+        run_per_chunk(lambda i: visit(i, store.get(plan.keys[i])), len(plan), nbytes)
+        return
+    index_of = {key: i for i, key in enumerate(plan.keys)}
+    threads = min(VOLUME_THREADS, len(plan))
+    for batch in batched(len(plan), batch_size):
+        results = store.get_iter([plan.keys[i] for i in batch])
+        try:
+            run_all(
+                lambda kv: visit(index_of[kv[0]], kv[1]), results, threads=threads, kind="volume"
+            )
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+
+
 def paint_chunks(
     store: Store,
     plan: ChunkPlan,
@@ -141,34 +180,10 @@ def paint_chunks(
     options: ReadOptions,
 ) -> None:
     """Fetch, decode and paint every chunk of ``plan`` into ``out`` (which spans
-    ``[start, stop)``).
-
-    In-process stores: each worker reads, decodes and paints whole chunks (painting
-    disjoint regions of ``out`` from several threads is safe), so the calling
-    thread is no bottleneck. Network stores: chunks stream in by batch in
-    completion order and workers decode and paint them as they arrive."""
+    ``[start, stop)``); painting disjoint regions from several threads is safe."""
     with chunk_progress(options.progress, len(plan), "Downloading") as tick:
         paint = _ChunkPainter(store, plan, layer, start, stop, out, options, tick)
-        if store.capabilities.in_process:
-            run_per_chunk(lambda i: paint(i, store.get(plan.keys[i])), len(plan), out.nbytes)
-            return
-        index_of = {key: i for i, key in enumerate(plan.keys)}
-        # Chunks arrive on this thread; decoding and painting go to workers so they
-        # overlap the next fetches (network latency dwarfs the hand-off).
-        threads = min(VOLUME_THREADS, len(plan))
-        for batch in batched(len(plan), options.batch_size):
-            results = store.get_iter([plan.keys[i] for i in batch])
-            try:
-                run_all(
-                    lambda kv: paint(index_of[kv[0]], kv[1]),
-                    results,
-                    threads=threads,
-                    kind="volume",
-                )
-            finally:
-                close = getattr(results, "close", None)
-                if close is not None:
-                    close()
+        visit_chunks(store, plan, paint, out.nbytes, options.batch_size)
 
 
 class _ChunkPainter:
@@ -196,7 +211,7 @@ class _ChunkPainter:
         # A zero-length object is treated as missing, as CloudVolume does.
         if not data:
             if not self.options.fill_missing:
-                raise _missing(self.store, key)
+                raise missing_chunk(self.store, key)
             self.out[dst] = background
             self.tick()
             return

@@ -1,0 +1,90 @@
+"""Segmentation reads that CloudVolume users rely on: the labels in a box (computed
+on the compressed representation where the encoding lists them) and renumbering."""
+
+from __future__ import annotations
+
+import threading
+
+import fastremap
+import numpy as np
+
+from cloudvol.precomputed.grid import ChunkGrid, PlanWindow
+from cloudvol.storage.base import Store
+from cloudvol.volume.options import ReadOptions
+from cloudvol.volume.read import LayerFormat, missing_chunk, visit_chunks
+
+__all__ = ["renumber", "unique_labels"]
+
+
+def unique_labels(
+    store: Store,
+    grid: ChunkGrid,
+    layer: LayerFormat,
+    start: np.ndarray,
+    stop: np.ndarray,
+    options: ReadOptions,
+) -> set[int | float]:
+    """The labels of voxels ``[start, stop)`` (voxels at the grid's scale).
+
+    A chunk wholly inside the box is asked for its label list when its codec can
+    list labels without decoding (compressed_segmentation, compresso, crackle);
+    chunks the box cuts through are decoded and cropped. Voxels outside the bounds
+    and missing chunks (with ``fill_missing``) count as ``background_color``."""
+    start = np.asarray(start, dtype=np.int64)
+    stop = np.asarray(stop, dtype=np.int64)
+    plan = grid.plan(start, stop)
+    window = PlanWindow(plan, start, stop)
+    list_labels = getattr(layer.codec, "labels", None)
+    found: list[np.ndarray] = []
+    lock = threading.Lock()
+    background = options.background_color
+    if np.any(start < grid.offset) or np.any(stop > grid.bounds_max):
+        found.append(np.asarray([background]))
+
+    def visit(i: int, data: bytes | None) -> None:
+        key = plan.keys[i]
+        if not data:
+            if not options.fill_missing:
+                raise missing_chunk(store, key)
+            labels = np.asarray([background])
+        else:
+            name = f"{store.url}/{key}"
+            if list_labels is not None and not window.is_partial(i):
+                labels = list_labels(data, layer.spec(window.chunk_shape(i), name, background))
+            else:
+                _, in_chunk = window.overlap(i)
+                chunk = layer.decode(data, window.chunk_shape(i), name, background)
+                labels = fastremap.unique(np.ascontiguousarray(chunk[in_chunk]))
+        with lock:
+            found.append(labels)
+
+    visit_chunks(
+        store, plan, visit, int(np.prod(stop - start)) * layer.dtype.itemsize, options.batch_size
+    )
+    if not found:
+        return set()
+    return {
+        v.item() for v in fastremap.unique(np.concatenate([np.asarray(f).ravel() for f in found]))
+    }
+
+
+def renumber(img: np.ndarray, background: float = 0) -> tuple[np.ndarray, dict]:
+    """Labels renumbered ``1..n`` in ascending order of the original labels, with
+    ``background`` kept as itself; returns ``(image, remap)`` with
+    ``remap[original] = new``. The dtype is the smallest unsigned type that holds
+    ``n``, at least uint16 (as CloudVolume's renumbered downloads)."""
+    labels = fastremap.unique(img)
+    mapping: dict = {}
+    next_id = 1
+    for value in labels.tolist():
+        if value == background:
+            mapping[value] = value
+        else:
+            mapping[value] = next_id
+            next_id += 1
+    highest = max(next_id - 1, int(background) if background == background else 0)
+    dtype = np.uint16 if highest < 2**16 else np.uint32 if highest < 2**32 else np.uint64
+    out = fastremap.remap(
+        np.asfortranarray(img), mapping, preserve_missing_labels=True, in_place=False
+    )
+    return np.asfortranarray(out.astype(dtype, copy=False)), mapping

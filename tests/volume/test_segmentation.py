@@ -1,0 +1,69 @@
+"""Segmentation reads: unique labels, renumbering and masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cloudvol import CloudVolume
+from cloudvol.exceptions import EmptyVolumeException
+
+
+def seg_volume(tmp_path, **kwargs):
+    info = CloudVolume.create_new_info(1, "segmentation", "uint64", "raw", (4, 4, 40), (0, 0, 0), (64, 48, 20),
+                                       chunk_size=(32, 16, 8))  # fmt: skip
+    vol = CloudVolume(f"file://{tmp_path}/ds/seg", info=info, **kwargs)
+    vol.commit_info()
+    rng = np.random.default_rng(0)
+    data = rng.integers(1, 40, size=(64, 48, 20), dtype=np.uint64) * np.uint64(2**33)
+    vol[:, :, :] = data
+    return vol, data
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        np.s_[:, :, :],
+        np.s_[3:40, 5:47, 1:19],
+        np.s_[32:64, 16:32, 8:16],
+        np.s_[10:11, 10:11, 10:11],
+    ],
+)
+def test_unique_matches_numpy_on_any_box(tmp_path, box):
+    vol, data = seg_volume(tmp_path)
+    assert vol.unique(box) == {int(v) for v in np.unique(data[box])}
+
+
+def test_unique_counts_background_for_missing_chunks_and_outside_bounds(tmp_path):
+    vol, data = seg_volume(tmp_path)
+    vol.delete(np.s_[0:32, 0:16, 0:8])
+    with pytest.raises(EmptyVolumeException):
+        vol.unique(np.s_[:, :, :])
+    vol.fill_missing = True
+    assert 0 in vol.unique(np.s_[0:32, 0:16, 0:8])
+    vol.bounded = False
+    assert vol.unique(np.s_[60:70, 40:48, 0:8]) == {0} | {
+        int(v) for v in np.unique(data[60:, 40:, 0:8])
+    }
+
+
+def test_renumber_is_sorted_keeps_background_and_round_trips(tmp_path):
+    vol, data = seg_volume(tmp_path)
+    data[:5] = 0
+    vol[:, :, :] = data
+    img, remap = vol.download(np.s_[:, :, :], renumber=True)
+    originals = sorted(remap)
+    assert remap[0] == 0 and [remap[v] for v in originals[1:]] == list(range(1, len(originals)))
+    assert img.dtype == np.uint16 and img.flags.f_contiguous
+    inverse = {new: old for old, new in remap.items()}
+    np.testing.assert_array_equal(np.vectorize(inverse.get, otypes=[np.uint64])(img[..., 0]), data)
+
+
+def test_segids_mask_keeps_listed_labels(tmp_path):
+    vol, data = seg_volume(tmp_path)
+    keep = [int(data[0, 0, 0]), int(data[5, 5, 5])]
+    out = vol.download(np.s_[:, :, :], segids=keep)
+    expected = np.where(np.isin(data, keep), data, 0)
+    np.testing.assert_array_equal(out[..., 0], expected)
+    out = vol.download(np.s_[:, :, :], segids=keep, preserve_zeros=True)
+    assert set(np.unique(out)) == set(keep) | {np.iinfo(np.uint64).max}
