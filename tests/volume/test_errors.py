@@ -16,6 +16,7 @@ from cloudvol.exceptions import (
     InfoUnavailableError,
     InvalidInfoError,
     ReadOnlyException,
+    SpecViolation,
     StorageError,
     TooManyRedirects,
     UnsupportedCompressionType,
@@ -69,14 +70,14 @@ def test_bad_compress_value_is_refused_before_io(tmp_path):
         make(tmp_path, compress="lz4")
 
 
-def test_unsupported_encoding_and_sharded_scale_are_explicit(tmp_path):
+def test_unknown_encoding_and_incomplete_sharding_spec_are_explicit(tmp_path):
     vol = make(tmp_path)
     vol.info["scales"][0]["encoding"] = "bogus_codec"
     with pytest.raises(UnsupportedFormatError, match="bogus_codec"):
         vol[:, :, :]
     vol.info["scales"][0]["encoding"] = "raw"
     vol.info["scales"][0]["sharding"] = {"@type": "neuroglancer_uint64_sharded_v1"}
-    with pytest.raises(UnsupportedFormatError, match="sharded"):
+    with pytest.raises(SpecViolation, match="lacks"):
         vol[:, :, :]
 
 

@@ -241,11 +241,14 @@ class CloudVolumePrecomputed:
         return infomod.create_info(*args, **kwargs)
 
     def add_scale(self, factor: Any, encoding: str | None = None, chunk_size: Any = None,
-                  info: dict | None = None) -> dict[str, Any]:  # fmt: skip
-        """Add a downsampled scale (not committed); returns it."""
+                  info: dict | None = None, sharding: Any = None) -> dict[str, Any]:  # fmt: skip
+        """Add a downsampled scale (not committed); returns it. ``sharding``: a
+        specification (dict or ShardingSpecification), ``True`` for cloudvol's
+        choice, or ``None`` for unsharded."""
         return infomod.add_scale(
-            info or self.meta.info, factor, encoding=encoding, chunk_size=chunk_size
-        )
+            info or self.meta.info, factor, encoding=encoding, chunk_size=chunk_size,
+            sharding=sharding,
+        )  # fmt: skip
 
     def reset_scales(self) -> None:
         """Keep only scale 0, and commit."""
@@ -261,6 +264,7 @@ class CloudVolumePrecomputed:
     @mip.setter
     def mip(self, value: Any) -> None:
         self._mip = self.meta.to_mip(value)
+        self.config.mip = self._mip  # vol.image methods default to the current mip
 
     @property
     def scales(self) -> list[dict[str, Any]]:
@@ -518,7 +522,7 @@ class CloudVolumePrecomputed:
         if cache_only:
             return {}
         mip = self.mip if mip is None else self.meta.to_mip(mip)
-        return self.image.download_files(self._voxel_bbox(bbox, mip), mip)
+        return self.image.download_files(self._voxel_bbox(bbox, mip), mip, decompress=decompress)
 
     # --- writing -----------------------------------------------------------------------
 
@@ -560,10 +564,39 @@ class CloudVolumePrecomputed:
         self.image.upload(img, bbox.minpt, self.mip, parallel=self.parallel)
 
     def delete(self, bbox: Any, mip: Any = None) -> None:
-        """Delete the chunk files of a chunk-aligned box."""
+        """Delete the chunk files of a chunk-aligned box (the shard files of a
+        shard-aligned box on sharded scales)."""
         mip = self.mip if mip is None else self.meta.to_mip(mip)
         box = Bbox.create(bbox, context=self.meta.bounds(mip), bounded=False, autocrop=True)
         self.image.delete(box, mip)
+
+    # --- sharded layout ------------------------------------------------------------------
+
+    def to_sharded(self, dest: str | None = None, mip: Any = None, sharding: Any = None,
+                   encoding: str | None = None, shard_bytes: int = int(3.5e9),
+                   chunks_per_shard: int | None = None, parallel: int = 1,
+                   progress: bool | None = None) -> CloudVolumePrecomputed:  # fmt: skip
+        """Copy the scale at ``mip`` (default: the current mip) into a sharded scale at
+        ``dest`` (a cloudpath; ``None`` converts this layer in place) and return the
+        destination volume. See :func:`cloudvol.frontends.sharded_layout.convert_layer`."""
+        from cloudvol.frontends.sharded_layout import convert_layer
+
+        return convert_layer(self, dest, self.mip if mip is None else mip, sharded=True,
+                             sharding=sharding, encoding=encoding, shard_bytes=shard_bytes,
+                             chunks_per_shard=chunks_per_shard, parallel=parallel,
+                             progress=progress)  # fmt: skip
+
+    def to_unsharded(self, dest: str | None = None, mip: Any = None, encoding: str | None = None,
+                     compress: Any = None, compress_level: int | None = None, parallel: int = 1,
+                     progress: bool | None = None) -> CloudVolumePrecomputed:  # fmt: skip
+        """Copy the sharded scale at ``mip`` into an unsharded scale at ``dest``
+        (``None``: in place) with the destination's transport compression
+        (``compress``), and return the destination volume."""
+        from cloudvol.frontends.sharded_layout import convert_layer
+
+        return convert_layer(self, dest, self.mip if mip is None else mip, sharded=False,
+                             encoding=encoding, compress=compress, compress_level=compress_level,
+                             parallel=parallel, progress=progress)  # fmt: skip
 
 
 def _with_meta(arr: np.ndarray, like: VolumeCutout) -> VolumeCutout:

@@ -15,8 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from cloudvol.exceptions import InvalidInfoError
+from cloudvol.exceptions import InvalidInfoError, SpecViolation
 from cloudvol.lib import find_closest_divisor
+from cloudvol.precomputed.morton import axis_bits
+from cloudvol.precomputed.shard_params import choose_image_sharding
+from cloudvol.precomputed.sharding import ShardingSpecification
 
 __all__ = [
     "ScaleGeometry",
@@ -79,11 +82,16 @@ def create_info(
     redirect: str | None = None,
     encoding_level: int | None = None,
     encoding_effort: int | None = None,
+    sharding: Any = None,
 ) -> dict[str, Any]:
     """A new info dict with scale 0 and ``max_mip`` downsampled scales (``factor**m``).
 
     Units: ``resolution`` in nanometres per voxel; ``voxel_offset``, ``volume_size``
-    and ``chunk_size`` in voxels; all (x, y, z).
+    and ``chunk_size`` in voxels; all (x, y, z). ``sharding`` makes every scale
+    sharded: a specification (dict or
+    :class:`~cloudvol.precomputed.sharding.ShardingSpecification`) used as is, or
+    ``True`` for :func:`~cloudvol.precomputed.shard_params.choose_image_sharding`
+    per scale.
     """
     if not isinstance(data_type, str):
         data_type = np.dtype(data_type).name
@@ -109,6 +117,7 @@ def create_info(
         scale["compressed_segmentation_block_size"] = [
             int(b) for b in compressed_segmentation_block_size
         ]
+    _apply_sharding(info, scale, sharding)
     for mip in range(1, int(max_mip) + 1):
         factor_at_mip = [int(f) ** mip for f in factor]
         add_scale(
@@ -117,12 +126,27 @@ def create_info(
             encoding=encoding,
             chunk_size=chunk_size,
             encoding_level=encoding_level,
+            sharding=sharding,
         )
     if mesh:
         info["mesh"] = mesh if isinstance(mesh, str) else "mesh"
     if skeletons:
         info["skeletons"] = skeletons if isinstance(skeletons, str) else "skeletons"
     return info
+
+
+def _apply_sharding(info: dict[str, Any], scale: dict[str, Any], sharding: Any) -> None:
+    """Set ``scale["sharding"]`` from a specification, or choose one for ``True``."""
+    if sharding is None or sharding is False:
+        return
+    if sharding is True:
+        spec = choose_image_sharding(
+            scale["size"], scale["chunk_sizes"][0], info["data_type"], info["num_channels"],
+            scale["encoding"],
+        )  # fmt: skip
+    else:
+        spec = ShardingSpecification.coerce(sharding)
+    scale["sharding"] = spec.to_dict()
 
 
 def _apply_encoding_options(
@@ -140,11 +164,13 @@ def add_scale(
     encoding: str | None = None,
     chunk_size: Sequence[int] | None = None,
     encoding_level: int | None = None,
+    sharding: Any = None,
 ) -> dict[str, Any]:
     """Add (or replace, if one of equal resolution exists) a scale downsampled by
     ``factor`` from scale 0, and return it. Resolution × rounded factor, offset
     floored, size ceiled, chunk = divisor of the mip-0 chunk nearest 64. Does not
-    commit."""
+    commit. ``sharding``: a specification, ``True`` (cloudvol's choice for this
+    scale) or ``None`` (unsharded)."""
     full = info["scales"][0]
     factor_int = np.round(np.asarray(factor, dtype=float)).astype(int)
     if chunk_size is None:
@@ -169,6 +195,7 @@ def add_scale(
         scale["compressed_segmentation_block_size"] = list(
             full.get("compressed_segmentation_block_size", (8, 8, 8))
         )
+    _apply_sharding(info, scale, sharding)
     for index, existing in enumerate(info["scales"]):
         if np.array_equal(
             np.asarray(existing["resolution"], dtype=float), np.asarray(resolution, dtype=float)
@@ -238,6 +265,8 @@ def validate_info(info: Any, where: str = "info") -> None:
             raise _fail(here, "chunk_sizes", "must be a non-empty list of [x, y, z]")
         for chunk in chunk_sizes:
             _check_triple({"chunk_sizes": chunk}, "chunk_sizes", here, positive=True, integral=True)
+        if scale.get("sharding"):
+            _check_sharding(scale, here)
         if scale["encoding"] == "compressed_segmentation":
             if "compressed_segmentation_block_size" not in scale:
                 raise _fail(
@@ -248,6 +277,25 @@ def validate_info(info: Any, where: str = "info") -> None:
             _check_triple(
                 scale, "compressed_segmentation_block_size", here, positive=True, integral=True
             )
+
+
+def _check_sharding(scale: dict[str, Any], where: str) -> None:
+    """A sharded scale: a legal specification, one chunk size, ≤ 64 Morton bits."""
+    try:
+        ShardingSpecification.from_dict(scale["sharding"])
+    except SpecViolation as err:
+        raise _fail(where, "sharding", f"is not a valid sharding specification: {err}") from None
+    if len(scale["chunk_sizes"]) != 1:
+        raise _fail(where, "chunk_sizes", "must hold exactly one chunk size on a sharded scale")
+    grid = [
+        -(-int(s) // int(c)) for s, c in zip(scale["size"], scale["chunk_sizes"][0], strict=True)
+    ]
+    if sum(axis_bits(grid)) > 64:
+        raise _fail(
+            where, "sharding",
+            f"cannot number a grid of {grid} chunks: its Morton codes need "
+            f"{sum(axis_bits(grid))} bits, more than 64",
+        )  # fmt: skip
 
 
 def dumps_info(info: dict[str, Any]) -> bytes:

@@ -18,7 +18,6 @@ from cloudvol.exceptions import (
     DtypeMismatchError,
     OutOfBoundsError,
     ReadOnlyException,
-    UnsupportedFormatError,
 )
 from cloudvol.lib import Bbox
 from cloudvol.precomputed.info import int_triple
@@ -27,6 +26,9 @@ from cloudvol.storage.compression import normalize_compress
 from cloudvol.volume.options import ReadOptions, WriteOptions
 from cloudvol.volume.read import LayerFormat, read_region
 from cloudvol.volume.segmentation import unique_labels
+from cloudvol.volume.sharded import ShardedScale
+from cloudvol.volume.sharded_api import ShardingMethods
+from cloudvol.volume.sharded_write import delete_shards, write_shards
 from cloudvol.volume.write import delete_region, write_region
 from cloudvol.volumecutout import VolumeCutout
 
@@ -65,6 +67,8 @@ class ImageConfig:
     green_threads: bool = False
     secrets: Any = None
     codec_threads: int = 1
+    #: the facade's current mip (what CloudVolume's ``vol.image`` methods default to)
+    mip: int = 0
 
     def __repr__(self) -> str:  # secrets never shown
         return (
@@ -73,8 +77,9 @@ class ImageConfig:
         )
 
 
-class PrecomputedImageSource:
-    """Chunked image IO for one precomputed layer."""
+class PrecomputedImageSource(ShardingMethods):
+    """Chunked image IO for one precomputed layer, unsharded or sharded (sharded
+    scales dispatch to :mod:`cloudvol.volume.sharded`)."""
 
     def __init__(
         self,
@@ -99,6 +104,8 @@ class PrecomputedImageSource:
         self.delete_black_uploads = delete_black_uploads
         self.background_color = background_color
         self.readonly = readonly
+        #: per mip: (signature of geometry + spec + store, its ShardedScale)
+        self._sharded: dict[int, tuple[tuple[Any, ...], ShardedScale]] = {}
 
     # --- options ------------------------------------------------------------
 
@@ -108,11 +115,6 @@ class PrecomputedImageSource:
 
     def layer_format(self, mip: int) -> LayerFormat:
         scale = self.meta.scale(mip)
-        if scale.get("sharding"):
-            raise UnsupportedFormatError(
-                f"{self.meta.path} mip {mip} is sharded; this version of cloudvol reads and "
-                f"writes unsharded scales only"
-            )
         block = scale.get("compressed_segmentation_block_size")
         return LayerFormat(
             codec=get_codec(scale["encoding"]),
@@ -151,14 +153,15 @@ class PrecomputedImageSource:
         stop = np.asarray(bbox.maxpt, dtype=np.int64)
         if self.bounded:
             self.check_bounds(bbox, mip)
-        img = read_region(
-            self.store,
-            self.meta.grid(mip),
-            self.layer_format(mip),
-            start,
-            stop,
-            self.read_options(),
-        )
+        if self.is_sharded(mip):
+            img = self.sharded_scale(mip).read_region(
+                self.layer_format(mip), start, stop, self.read_options()
+            )
+        else:
+            img = read_region(
+                self.store, self.meta.grid(mip), self.layer_format(mip), start, stop,
+                self.read_options(),
+            )  # fmt: skip
         return VolumeCutout.from_volume(self.meta, mip, img, Bbox(start, stop, dtype=np.int64))
 
     def download_points(self, points: Any, mip: int) -> dict[tuple[int, int, int], Any]:
@@ -166,6 +169,8 @@ class PrecomputedImageSource:
         pts = np.asarray(points, dtype=np.int64).reshape(-1, 3)
         grid = self.meta.grid(mip)
         layer = self.layer_format(mip)
+        if self.is_sharded(mip):
+            return self.sharded_scale(mip).read_points(layer, pts, self.read_options())
         result: dict[tuple[int, int, int], Any] = {}
         cells = (pts - grid.offset) // grid.chunk_size
         for cell in np.unique(cells, axis=0):
@@ -182,12 +187,30 @@ class PrecomputedImageSource:
         the encoding has them; see :func:`~cloudvol.volume.segmentation.unique_labels`."""
         if self.bounded:
             self.check_bounds(bbox, mip)
+        if self.is_sharded(mip):
+            return self.sharded_scale(mip).unique(
+                self.layer_format(mip), np.asarray(bbox.minpt), np.asarray(bbox.maxpt),
+                self.read_options(),
+            )  # fmt: skip
         return unique_labels(
             self.store, self.meta.grid(mip), self.layer_format(mip),
             np.asarray(bbox.minpt), np.asarray(bbox.maxpt), self.read_options(),
         )  # fmt: skip
 
     def check_bounds(self, bbox: Bbox, mip: int) -> None:
+        """``OutOfBoundsError`` unless both corners of ``bbox`` lie within the bounds
+        (upper corner included, as ``Bbox.contains_bbox``)."""
+        scale = self.meta.scale(mip)
+        lo = scale.get("voxel_offset", (0, 0, 0))
+        size = scale["size"]
+        box_lo, box_hi = bbox.minpt.tolist(), bbox.maxpt.tolist()
+        # Plain ints first: building Bbox objects costs ~25 µs, most of a small cutout's
+        # overhead; the Bbox test below only runs to raise (or for unusual boxes).
+        if len(box_lo) == 3 and all(
+            lo[i] <= box_lo[i] <= lo[i] + size[i] and lo[i] <= box_hi[i] <= lo[i] + size[i]
+            for i in range(3)
+        ):
+            return
         bounds = self.meta.bounds(mip)
         if not bounds.contains_bbox(bbox):
             raise OutOfBoundsError(
@@ -195,8 +218,11 @@ class PrecomputedImageSource:
             )
 
     def exists(self, bbox: Bbox, mip: int) -> dict[str, bool]:
-        """``{"{key}/{chunk}": bool}`` for every chunk the box touches."""
+        """``{"{key}/{chunk}": bool}`` for every chunk the box touches (for sharded
+        scales: whether the chunk is in its shard, under the same names)."""
         self.check_bounds(bbox, mip)
+        if self.is_sharded(mip):
+            return self.sharded_scale(mip).exists(np.asarray(bbox.minpt), np.asarray(bbox.maxpt))
         plan = self.meta.grid(mip).plan(np.asarray(bbox.minpt), np.asarray(bbox.maxpt))
         return self.store.exists_many(plan.keys)
 
@@ -206,8 +232,14 @@ class PrecomputedImageSource:
         prefix = self.meta.key(mip) + "/"
         return next(iter(self.store.list(prefix)), None) is not None
 
-    def download_files(self, bbox: Bbox, mip: int) -> dict[str, bytes]:
-        """The stored (transport-decompressed) bytes of every chunk the box touches."""
+    def download_files(self, bbox: Bbox, mip: int, decompress: bool = True) -> dict[Any, bytes]:
+        """The stored (transport-decompressed) bytes of every chunk the box touches;
+        for sharded scales ``{morton code: bytes}`` with ``data_encoding`` undone
+        unless ``decompress=False``."""
+        if self.is_sharded(mip):
+            return self.sharded_scale(mip).download_files(
+                np.asarray(bbox.minpt), np.asarray(bbox.maxpt), decompress
+            )
         plan = self.meta.grid(mip).plan(np.asarray(bbox.minpt), np.asarray(bbox.maxpt))
         return {k: v for k, v in self.store.get_many(plan.keys).items() if v is not None}
 
@@ -251,6 +283,10 @@ class PrecomputedImageSource:
         self.check_bounds(bbox, mip)
         grid = self.meta.grid(mip)
         stop = start + np.asarray(image.shape[:3], dtype=np.int64)
+        if self.is_sharded(mip):
+            where = f"{self.meta.path} mip {mip}"
+            write_shards(self.sharded_scale(mip), layer, start, image, self.write_options(), where)
+            return
         if not self.non_aligned_writes and not grid.is_aligned(start, stop):
             lo, hi = grid.expand_to_grid(start, stop)
             raise AlignmentError(
@@ -267,6 +303,9 @@ class PrecomputedImageSource:
         grid = self.meta.grid(mip)
         start = np.maximum(np.asarray(bbox.minpt, dtype=np.int64), grid.offset)
         stop = np.minimum(np.asarray(bbox.maxpt, dtype=np.int64), grid.bounds_max)
+        if self.is_sharded(mip):
+            delete_shards(self.sharded_scale(mip), start, stop, f"{self.meta.path} mip {mip}")
+            return
         if not grid.is_aligned(start, stop):
             raise AlignmentError(
                 f"{self.meta.path} mip {mip}: delete box {bbox} is not chunk aligned"
@@ -276,3 +315,6 @@ class PrecomputedImageSource:
     def delete_all(self, mip: int) -> None:
         self._check_writable(mip)
         self.store.delete_many(list(self.store.list(self.meta.key(mip) + "/")))
+        cached = self._sharded.pop(mip, None)
+        if cached is not None:
+            cached[1].cache.clear()

@@ -1,0 +1,1 @@
+"""CloudVolume's ``cloudvolume.datasource.precomputed`` module paths."""
