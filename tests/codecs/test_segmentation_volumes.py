@@ -1,0 +1,131 @@
+"""Whole cloudvol volumes on file:// with the segmentation encodings: round trips over
+ragged edge chunks, how chunks are stored, the block size, unaligned writes, and
+unsupported dtypes/channel counts failing before anything is written."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_segmentation_codecs import CSEG, FORMATS, segmentation
+
+from cloudvol import CloudVolume
+from cloudvol.exceptions import EncodingError, InvalidInfoError
+
+SIZE = (100, 70, 12)  # not multiples of the chunk: edge chunks are 36×6×4 and the like
+CHUNK = (64, 64, 8)
+MAGIC = {"compresso": b"cpso", "crackle": b"crkl"}
+
+
+def make_volume(
+    path: Path,
+    encoding: str,
+    dtype: str,
+    channels: int,
+    block: tuple[int, int, int] | None = None,
+    **kw: object,
+) -> CloudVolume:
+    extra = {} if block is None else {"compressed_segmentation_block_size": block}
+    info = CloudVolume.create_new_info(
+        num_channels=channels, layer_type="segmentation", data_type=dtype, encoding=encoding,
+        resolution=(4, 4, 40), voxel_offset=(3, -5, 2), volume_size=SIZE, chunk_size=CHUNK,
+        **extra,
+    )  # fmt: skip
+    vol = CloudVolume(f"file://{path}", info=info, **kw)
+    vol.commit_info()
+    return vol
+
+
+def chunk_files(path: Path) -> list[Path]:
+    return sorted(p for p in (path / "4_4_40").iterdir() if p.is_file())
+
+
+@pytest.mark.parametrize(("encoding", "dtype", "channels"), FORMATS)
+def test_volume_round_trip_with_ragged_edge_chunks(
+    tmp_path: Path, encoding: str, dtype: str, channels: int
+):
+    vol = make_volume(tmp_path, encoding, dtype, channels)
+    data = segmentation(SIZE, channels, dtype, seed=channels)
+    vol[:, :, :] = data
+    back = np.asarray(vol[:, :, :])
+    assert back.shape == (*SIZE, channels)
+    assert back.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(back, data)
+    # An unaligned cutout reads the same voxels as the whole volume.
+    part = np.asarray(vol[10:90, 20:65, 3:11])
+    np.testing.assert_array_equal(part, back[7:87, 25:70, 1:9])
+
+
+@pytest.mark.parametrize("encoding", [CSEG, "compresso", "crackle"])
+def test_chunks_are_gzipped_label_streams(tmp_path: Path, encoding: str):
+    vol = make_volume(tmp_path, encoding, "uint64", 1)
+    vol[:, :, :] = segmentation(SIZE, 1, "uint64")
+    files = chunk_files(tmp_path)
+    assert len(files) == 2 * 2 * 2
+    assert {f.name for f in files} >= {"3-67_-5-59_2-10.gz", "67-103_59-65_10-14.gz"}
+    for f in files:
+        stream = gzip.decompress(f.read_bytes())
+        if encoding == CSEG:
+            assert stream[:4] == b"\x01\x00\x00\x00"  # one channel, at word 1
+        else:
+            assert stream[:4] == MAGIC[encoding]
+
+
+def test_cseg_block_size_is_stored_in_the_scale_and_used(tmp_path: Path):
+    data = segmentation(SIZE, 1, "uint32", seed=4)
+    stored = []
+    for block in [(8, 8, 8), (4, 4, 2)]:
+        path = tmp_path / "x".join(map(str, block))
+        vol = make_volume(path, CSEG, "uint32", 1, block=block)
+        assert vol.info["scales"][0]["compressed_segmentation_block_size"] == list(block)
+        vol[:, :, :] = data
+        stored.append([f.read_bytes() for f in chunk_files(path)])
+        np.testing.assert_array_equal(np.asarray(CloudVolume(f"file://{path}")[:, :, :]), data)
+    assert stored[0] != stored[1]
+
+
+@pytest.mark.parametrize("encoding", [CSEG, "compresso", "crackle"])
+def test_unaligned_write_keeps_the_neighbouring_labels(tmp_path: Path, encoding: str):
+    vol = make_volume(tmp_path, encoding, "uint32", 1, non_aligned_writes=True)
+    data = segmentation(SIZE, 1, "uint32", seed=6)
+    vol[:, :, :] = data
+    patch = np.full((20, 30, 5, 1), 77, dtype=np.uint32)
+    vol[20:40, 10:40, 4:9] = patch
+    expected = data.copy()
+    expected[17:37, 15:45, 2:7] = 77
+    np.testing.assert_array_equal(np.asarray(vol[:, :, :]), expected)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "dtype", "channels"),
+    [
+        (CSEG, "uint8", 1),
+        (CSEG, "int64", 1),
+        (CSEG, "float32", 1),
+        ("compresso", "int32", 1),
+        ("compresso", "float64", 1),
+        ("compresso", "uint32", 2),
+        ("crackle", "int8", 1),
+        ("crackle", "float32", 1),
+        ("crackle", "uint64", 3),
+    ],
+)
+def test_unsupported_layer_fails_before_any_chunk_is_written(
+    tmp_path: Path, encoding: str, dtype: str, channels: int
+):
+    if encoding == CSEG:
+        # commit_info already refuses compressed_segmentation on other dtypes
+        with pytest.raises(InvalidInfoError, match="uint32 or uint64"):
+            make_volume(tmp_path, encoding, dtype, channels)
+        info = CloudVolume.create_new_info(
+            num_channels=channels, layer_type="segmentation", data_type=dtype, encoding=encoding,
+            resolution=(4, 4, 40), voxel_offset=(3, -5, 2), volume_size=SIZE, chunk_size=CHUNK,
+        )  # fmt: skip
+        vol = CloudVolume(f"file://{tmp_path}", info=info)  # not committed
+    else:
+        vol = make_volume(tmp_path, encoding, dtype, channels)
+    with pytest.raises(EncodingError, match=f"{encoding} encoding cannot store"):
+        vol[:, :, :] = np.ones((*SIZE, channels), dtype=dtype)
+    assert not (tmp_path / "4_4_40").exists() or chunk_files(tmp_path) == []
