@@ -104,11 +104,11 @@ class EmptyFileException(CloudVolError):
     """A file that must exist is missing."""
 
 
-class DecodingError(CloudVolError):
+class DecodingError(CloudVolError, ValueError):
     """Stored chunk bytes cannot be decoded (corrupt, truncated or the wrong size)."""
 
 
-class EncodingError(CloudVolError):
+class EncodingError(CloudVolError, ValueError):
     """An array cannot be encoded with the layer's encoding."""
 
 

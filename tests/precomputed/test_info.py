@@ -105,7 +105,7 @@ def valid_info():
         (lambda i: i["scales"][0].__setitem__("resolution", [4, 0, 40]), "resolution"),
         (lambda i: i["scales"][0].__setitem__("chunk_sizes", [[64, 64]]), "chunk_sizes"),
         (lambda i: i["scales"][0].__setitem__("voxel_offset", [0.5, 0, 0]), "voxel_offset"),
-        (lambda i: i["scales"][0].__setitem__("encoding", "compressed_segmentation"),
+        (lambda i: i["scales"][0].__setitem__("compressed_segmentation_block_size", [8, 0, 8]),
          "compressed_segmentation_block_size"),
     ],
 )  # fmt: skip
@@ -145,3 +145,11 @@ def test_chunk_plan_tiles_the_request_exactly(size, offset, chunk, data):
     assert np.all(covered == 1)
     grid_lo, grid_hi = grid.expand_to_grid(np.array(lo), np.array(hi))
     assert grid.is_aligned(grid_lo, grid_hi)
+
+
+def test_compressed_segmentation_without_block_size_is_readable():
+    info = create_info(
+        1, "segmentation", "uint64", "compressed_segmentation", (4, 4, 40), (0, 0, 0), (64, 64, 64)
+    )
+    del info["scales"][0]["compressed_segmentation_block_size"]
+    validate_info(info)  # read side: CloudVolume reads these with 8³ blocks

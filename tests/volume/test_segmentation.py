@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -67,3 +69,17 @@ def test_segids_mask_keeps_listed_labels(tmp_path):
     np.testing.assert_array_equal(out[..., 0], expected)
     out = vol.download(np.s_[:, :, :], segids=keep, preserve_zeros=True)
     assert set(np.unique(out)) == set(keep) | {np.iinfo(np.uint64).max}
+
+
+def test_cseg_layer_without_block_size_reads_with_default_blocks(tmp_path):
+    info = CloudVolume.create_new_info(1, "segmentation", "uint32", "compressed_segmentation", (4, 4, 40),
+                                       (0, 0, 0), (40, 40, 16), chunk_size=(32, 32, 16))  # fmt: skip
+    vol = CloudVolume(f"file://{tmp_path}/ds/cseg", info=info)
+    vol.commit_info()
+    data = np.random.default_rng(1).integers(0, 9, size=(40, 40, 16), dtype=np.uint32)
+    vol[:, :, :] = data
+    info_path = tmp_path / "ds/cseg/info"
+    stored = json.loads(info_path.read_text())
+    del stored["scales"][0]["compressed_segmentation_block_size"]
+    info_path.write_text(json.dumps(stored))
+    np.testing.assert_array_equal(CloudVolume(f"file://{tmp_path}/ds/cseg")[:, :, :][..., 0], data)

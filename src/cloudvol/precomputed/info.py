@@ -267,13 +267,9 @@ def validate_info(info: Any, where: str = "info") -> None:
             _check_triple({"chunk_sizes": chunk}, "chunk_sizes", here, positive=True, integral=True)
         if scale.get("sharding"):
             _check_sharding(scale, here)
-        if scale["encoding"] == "compressed_segmentation":
-            if "compressed_segmentation_block_size" not in scale:
-                raise _fail(
-                    here,
-                    "compressed_segmentation_block_size",
-                    "is required by compressed_segmentation",
-                )
+        # A compressed_segmentation scale without a block size reads with 8³ (as
+        # CloudVolume reads it); commit_info refuses to write one (KeyError).
+        if "compressed_segmentation_block_size" in scale:
             _check_triple(
                 scale, "compressed_segmentation_block_size", here, positive=True, integral=True
             )
