@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import http_io, volume_io
+from benchmarks import codec_float, codec_segmentation, http_io, sharded_io, volume_io
 from benchmarks.common import (
     TOOLS,
     Geometry,
@@ -49,6 +49,11 @@ WORKLOADS: dict[str, Callable[[BenchContext], WorkloadResult]] = {
     "read-gzip": volume_io.read_gzip,
     "cutouts": volume_io.cutouts,
     "http-chunks": http_io.http_chunks,
+    "sharded-write": sharded_io.sharded_write,
+    "sharded-read": sharded_io.sharded_read,
+    "sharded-cutouts": sharded_io.sharded_cutouts,
+    **codec_segmentation.WORKLOADS,
+    **codec_float.WORKLOADS,
 }
 ALL = [*WORKLOADS, "memory"]
 
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     geom = Geometry(args.size, args.chunk)
     # source + canonical raw and gzip layers + one tool's layer at a time, with margin
-    scratch, why = pick_scratch(5 * geom.nbytes, args.data_dir)
+    scratch, why = pick_scratch(6 * geom.nbytes, args.data_dir)
     started = time.perf_counter()
     load = MachineLoad()
     meta: dict[str, Any] = {

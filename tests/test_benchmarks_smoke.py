@@ -35,7 +35,16 @@ NOT_APPLICABLE = {
 @pytest.mark.timeout(120)
 def test_benchmark_runs_every_workload_with_numeric_results(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    args = ["--size", "128", "--repeat", "1", "--json", str(out)]
+    args = [
+        "--size",
+        "128",
+        "--repeat",
+        "1",
+        "--json",
+        str(out),
+        "--only",
+        ",".join([*WORKLOADS, "memory"]),
+    ]
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", *args, "--data-dir", str(tmp_path / "data")],
         cwd=REPO_ROOT,
@@ -70,3 +79,31 @@ def test_benchmark_runs_every_workload_with_numeric_results(tmp_path: Path) -> N
     assert doc["meta"]["size"] == 128
     # The scratch layers are removed afterwards.
     assert not any((tmp_path / "data").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_sharded_and_codec_workloads_run_with_numeric_results(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO_ROOT))
+    from benchmarks import codec_float, codec_segmentation
+
+    names = ["sharded-write", "sharded-read", *codec_segmentation.WORKLOADS, *codec_float.WORKLOADS]
+    out = tmp_path / "bench.json"
+    args = ["--size", "128", "--repeat", "1", "--json", str(out), "--only", ",".join(names)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", *args, "--data-dir", str(tmp_path / "data")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=230,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    assert set(doc["workloads"]) == set(names)
+    for name in names:
+        results = doc["workloads"][name]["results"]
+        assert results["cloudvol"]["status"] == "ok" and results["cloudvol"]["mbps"] > 0, name
+        for tool, m in results.items():
+            assert m["status"] in ("ok", "n/a"), (name, tool, m)
+            if m["status"] == "n/a":
+                assert m["note"], "an n/a result must say why"
