@@ -153,3 +153,14 @@ def test_compressed_segmentation_without_block_size_is_readable():
     )
     del info["scales"][0]["compressed_segmentation_block_size"]
     validate_info(info)  # read side: CloudVolume reads these with 8³ blocks
+
+
+def test_encoding_levels_are_range_checked_and_inherited_by_new_scales():
+    with pytest.raises(InvalidInfoError, match="png_level"):
+        create_info(
+            1, "image", "uint8", "png", (4, 4, 40), (0, 0, 0), (64, 64, 64), encoding_level=50
+        )
+    info = create_info(1, "image", "uint8", "jxl", (4, 4, 40), (0, 0, 0), (64, 64, 64),
+                       encoding_level=90, encoding_effort=3, max_mip=2)  # fmt: skip
+    for scale in info["scales"]:
+        assert scale["jxl_quality"] == 90 and scale["jxl_effort"] == 3

@@ -149,13 +149,30 @@ def _apply_sharding(info: dict[str, Any], scale: dict[str, Any], sharding: Any) 
     scale["sharding"] = spec.to_dict()
 
 
+#: write options a scale may carry, with their valid ranges
+ENCODING_OPTION_RANGES = {
+    "jpeg_quality": (0, 100),
+    "png_level": (0, 9),
+    "jxl_quality": (0, 100),
+    "jxl_effort": (1, 10),
+    "fpzip_precision": (0, 64),
+}
+
+
+def _set_option(scale: dict[str, Any], field: str, value: Any) -> None:
+    lo, hi = ENCODING_OPTION_RANGES[field]
+    if isinstance(value, bool) or not float(value).is_integer() or not lo <= int(value) <= hi:
+        raise InvalidInfoError(f"{field} must be an integer from {lo} to {hi}, got {value!r}")
+    scale[field] = int(value)
+
+
 def _apply_encoding_options(
     scale: dict[str, Any], encoding: str, level: int | None, effort: int | None
 ) -> None:
     if level is not None and encoding in ENCODING_LEVEL_FIELD:
-        scale[ENCODING_LEVEL_FIELD[encoding]] = int(level)
+        _set_option(scale, ENCODING_LEVEL_FIELD[encoding], level)
     if effort is not None and encoding in ("jxl", "jpegxl"):
-        scale["jxl_effort"] = int(effort)
+        _set_option(scale, "jxl_effort", effort)
 
 
 def add_scale(
@@ -190,6 +207,12 @@ def add_scale(
         "size": [math.ceil(s / f) for s, f in zip(full["size"], factor_int, strict=True)],
         "key": resolution_key(resolution),
     }
+    if encoding == full["encoding"]:
+        # A pyramid keeps scale 0's write settings (quality, effort, precision…).
+        for field in (*ENCODING_OPTION_RANGES, "jxl_decodingspeed", "zfpc_rate", "zfpc_precision",
+                      "zfpc_tolerance", "zfpc_correlated_dims"):  # fmt: skip
+            if field in full:
+                scale[field] = full[field]
     _apply_encoding_options(scale, encoding, encoding_level, None)
     if encoding == "compressed_segmentation":
         scale["compressed_segmentation_block_size"] = list(
