@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import codec_float, codec_segmentation, http_io, sharded_io, volume_io
+from benchmarks import codec_float, codec_image, codec_segmentation, http_io, sharded_io, volume_io
 from benchmarks.common import (
     TOOLS,
     Geometry,
@@ -52,6 +52,7 @@ WORKLOADS: dict[str, Callable[[BenchContext], WorkloadResult]] = {
     "sharded-write": sharded_io.sharded_write,
     "sharded-read": sharded_io.sharded_read,
     "sharded-cutouts": sharded_io.sharded_cutouts,
+    **codec_image.WORKLOADS,
     **codec_segmentation.WORKLOADS,
     **codec_float.WORKLOADS,
 }

@@ -85,9 +85,18 @@ def test_benchmark_runs_every_workload_with_numeric_results(tmp_path: Path) -> N
 @pytest.mark.timeout(240)
 def test_sharded_and_codec_workloads_run_with_numeric_results(tmp_path: Path) -> None:
     sys.path.insert(0, str(REPO_ROOT))
-    from benchmarks import codec_float, codec_segmentation
+    from benchmarks import codec_float, codec_image, codec_segmentation
 
-    names = ["sharded-write", "sharded-read", *codec_segmentation.WORKLOADS, *codec_float.WORKLOADS]
+    images = [
+        f"{op}-{codec}" for codec in ("png", "png16", "jpeg", "jxl") for op in ("encode", "decode")
+    ]
+    names = [
+        "sharded-write",
+        "sharded-read",
+        *images,
+        *codec_segmentation.WORKLOADS,
+        *codec_float.WORKLOADS,
+    ]
     out = tmp_path / "bench.json"
     args = ["--size", "128", "--repeat", "1", "--json", str(out), "--only", ",".join(names)]
     proc = subprocess.run(
