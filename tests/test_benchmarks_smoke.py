@@ -87,13 +87,10 @@ def test_sharded_and_codec_workloads_run_with_numeric_results(tmp_path: Path) ->
     sys.path.insert(0, str(REPO_ROOT))
     from benchmarks import codec_float, codec_image, codec_segmentation
 
-    images = [
-        f"{op}-{codec}" for codec in ("png", "png16", "jpeg", "jxl") for op in ("encode", "decode")
-    ]
     names = [
         "sharded-write",
         "sharded-read",
-        *images,
+        *codec_image.WORKLOADS,
         *codec_segmentation.WORKLOADS,
         *codec_float.WORKLOADS,
     ]
