@@ -14,6 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from cloudvol.exceptions import EncodingError
+
 
 @dataclass(frozen=True, slots=True)
 class ChunkSpec:
@@ -59,3 +61,12 @@ class Codec(Protocol):
     def decode(self, data: bytes | memoryview, spec: ChunkSpec) -> np.ndarray:
         """Decode to a 4-D ``(x, y, z, c)`` array of ``spec.shape``; corrupt or
         wrongly sized input raises :class:`~cloudvol.exceptions.DecodingError`."""
+
+
+def require_shape(array: np.ndarray, spec: ChunkSpec) -> None:
+    """Raise :class:`~cloudvol.exceptions.EncodingError` unless ``array`` has the
+    chunk's shape ``(x, y, z, c)``."""
+    if array.shape != spec.shape:
+        raise EncodingError(
+            f"chunk {spec.key}: array shape {array.shape} != chunk shape {spec.shape}"
+        )

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from cloudvol.codecs.base import ChunkSpec
+from cloudvol.codecs.base import ChunkSpec, require_shape
 from cloudvol.codecs.labels import corrupt, label_in_dtype, sorted_unique
 from cloudvol.exceptions import DecodingError, EncodingError
 
@@ -403,10 +403,7 @@ class CompressedSegmentationCodec:
             )
 
     def encode(self, array: np.ndarray, spec: ChunkSpec) -> bytes:
-        if array.shape != spec.shape:
-            raise EncodingError(
-                f"chunk {spec.key}: array shape {array.shape} != chunk shape {spec.shape}"
-            )
+        require_shape(array, spec)
         self.check(spec.dtype, spec.shape[3])
         block = _block_size(spec)
         native = np.dtype(spec.dtype.name)  # the binding takes native-endian labels

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cloudvol.codecs.base import ChunkSpec
+from cloudvol.codecs.base import ChunkSpec, require_shape
 from cloudvol.codecs.labels import (
     check_unsigned_labels,
     corrupt,
@@ -236,10 +236,7 @@ class CompressoCodec:
     def encode(self, array: np.ndarray, spec: ChunkSpec) -> bytes:
         import compresso
 
-        if array.shape != spec.shape:
-            raise EncodingError(
-                f"chunk {spec.key}: array shape {array.shape} != chunk shape {spec.shape}"
-            )
+        require_shape(array, spec)
         self.check(spec.dtype, spec.shape[3])
         if max(spec.shape[:3]) > _MAX_SIDE:
             raise EncodingError(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cloudvol.codecs.base import ChunkSpec
+from cloudvol.codecs.base import ChunkSpec, require_shape
 from cloudvol.codecs.labels import (
     check_unsigned_labels,
     corrupt,
@@ -224,10 +224,7 @@ class CrackleCodec:
     def encode(self, array: np.ndarray, spec: ChunkSpec) -> bytes:
         import crackle
 
-        if array.shape != spec.shape:
-            raise EncodingError(
-                f"chunk {spec.key}: array shape {array.shape} != chunk shape {spec.shape}"
-            )
+        require_shape(array, spec)
         self.check(spec.dtype, spec.shape[3])
         labels = array[..., 0]
         if labels.dtype != spec.dtype or labels.dtype.byteorder == ">":

@@ -57,7 +57,16 @@ class PngCodec:
         pixels = interleaved_pixels(array, width, height)
         if pixels.shape[2] == 1:
             pixels = pixels[:, :, 0]
-        return bytes(imagecodecs.png_encode(pixels, level=level, strategy=Z_FILTERED))
+        try:
+            return bytes(imagecodecs.png_encode(pixels, level=level, strategy=Z_FILTERED))
+        except imagecodecs.PngError:
+            # imagecodecs sizes its output from an estimate that small, incompressible
+            # images can exceed ("output stream too small"); retry into a buffer
+            # bounded by the stored (uncompressed) size: filter bytes, deflate and
+            # PNG chunk overheads.
+            raw = pixels.nbytes + pixels.shape[0]
+            out = bytearray(raw + raw // 64 + 8192)
+            return bytes(imagecodecs.png_encode(pixels, level=level, strategy=Z_FILTERED, out=out))
 
     def decode(self, data: bytes | memoryview, spec: ChunkSpec) -> np.ndarray:
         """The ``(x, y, z, c)`` chunk in PNG ``data``; the image may have any

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cloudvol.codecs.base import ChunkSpec
+from cloudvol.codecs.base import ChunkSpec, require_shape
 from cloudvol.exceptions import DecodingError, EncodingError
 
 
@@ -18,10 +18,7 @@ class RawCodec:
             raise EncodingError(f"raw encoding cannot store dtype {dtype}")
 
     def encode(self, array: np.ndarray, spec: ChunkSpec) -> bytes | memoryview:
-        if array.shape != spec.shape:
-            raise EncodingError(
-                f"chunk {spec.key}: array shape {array.shape} != chunk shape {spec.shape}"
-            )
+        require_shape(array, spec)
         wire = spec.dtype.newbyteorder("<")
         array = np.asarray(array, dtype=wire)
         if array.flags.f_contiguous:
