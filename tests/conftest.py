@@ -6,12 +6,20 @@ fixtures give each test its own bucket or directory so tests never share state.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from servers import FakeGCS, MotoS3, RangeHTTPServer, clean_cloud_env, unique_name
+
+# CI replays the same examples every run, so a red build always means a change broke
+# something; local runs keep drawing new examples to find new bugs.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture
