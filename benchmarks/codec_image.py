@@ -47,9 +47,12 @@ from benchmarks.common import (
     WrongResult,
     best_of,
     check_equal,
+    chunk_boxes,
+    chunk_name,
     make_volume,
     measure,
     summary_table,
+    view,
 )
 from benchmarks.context import BenchContext
 
@@ -117,27 +120,6 @@ def case_volume(ctx: BenchContext, case: ImageCase) -> np.ndarray:
         noise = rng.integers(0, 16, size=vol.shape, dtype=np.uint16)
         vol = vol.astype(np.uint16) * 16 + noise
     return np.asfortranarray(vol)
-
-
-def chunk_boxes(side: int) -> list[Box]:
-    boxes = []
-    for z in range(0, side, CHUNK):
-        for y in range(0, side, CHUNK):
-            for x in range(0, side, CHUNK):
-                lo = (x, y, z)
-                hi = (min(x + CHUNK, side), min(y + CHUNK, side), min(z + CHUNK, side))
-                boxes.append((lo, hi))
-    return boxes
-
-
-def view(vol: np.ndarray, box: Box) -> np.ndarray:
-    (x0, y0, z0), (x1, y1, z1) = box
-    return vol[x0:x1, y0:y1, z0:z1]
-
-
-def chunk_name(box: Box) -> str:
-    (x0, y0, z0), (x1, y1, z1) = box
-    return f"1_1_1/{x0}-{x1}_{y0}-{y1}_{z0}-{z1}"
 
 
 def psnr(actual: np.ndarray, expected: np.ndarray, peak: float) -> float:

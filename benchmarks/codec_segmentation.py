@@ -53,8 +53,11 @@ from benchmarks.common import (
     WrongResult,
     best_of,
     check_equal,
+    chunk_boxes,
+    chunk_name,
     measure,
     summary_table,
+    view,
 )
 from benchmarks.context import BenchContext
 
@@ -127,27 +130,6 @@ def make_segmentation(size: int, seed: int = 0) -> np.ndarray:
     ids = rng.integers(1, 2**63, size=reps**3 * cells, dtype=np.uint64)
     ids[::20] = 0  # some background
     return np.asfortranarray(ids[index])[..., np.newaxis]
-
-
-def chunk_boxes(side: int) -> list[Box]:
-    boxes = []
-    for z in range(0, side, CHUNK):
-        for y in range(0, side, CHUNK):
-            for x in range(0, side, CHUNK):
-                lo = (x, y, z)
-                hi = (min(x + CHUNK, side), min(y + CHUNK, side), min(z + CHUNK, side))
-                boxes.append((lo, hi))
-    return boxes
-
-
-def view(vol: np.ndarray, box: Box) -> np.ndarray:
-    (x0, y0, z0), (x1, y1, z1) = box
-    return vol[x0:x1, y0:y1, z0:z1]
-
-
-def chunk_name(box: Box) -> str:
-    (x0, y0, z0), (x1, y1, z1) = box
-    return f"1_1_1/{x0}-{x1}_{y0}-{y1}_{z0}-{z1}"
 
 
 # --------------------------------------------------------------------------- reference

@@ -151,6 +151,30 @@ class Geometry:
         return f"{self.key}/{lo[0]}-{hi[0]}_{lo[1]}-{hi[1]}_{lo[2]}-{hi[2]}"
 
 
+def chunk_boxes(side: int, chunk: int = 64) -> list[Box]:
+    """The chunk boxes of a ``side``³ volume, x fastest (clipped at the edges)."""
+    boxes = []
+    for z in range(0, side, chunk):
+        for y in range(0, side, chunk):
+            for x in range(0, side, chunk):
+                lo = (x, y, z)
+                hi = (min(x + chunk, side), min(y + chunk, side), min(z + chunk, side))
+                boxes.append((lo, hi))
+    return boxes
+
+
+def view(vol: np.ndarray, box: Box) -> np.ndarray:
+    """The part of ``vol`` inside ``box``."""
+    (x0, y0, z0), (x1, y1, z1) = box
+    return vol[x0:x1, y0:y1, z0:z1]
+
+
+def chunk_name(box: Box) -> str:
+    """The chunk key of ``box`` in the ``1_1_1`` scale the codec benchmarks use."""
+    (x0, y0, z0), (x1, y1, z1) = box
+    return f"1_1_1/{x0}-{x1}_{y0}-{y1}_{z0}-{z1}"
+
+
 def box_shape(box: Box) -> tuple[int, int, int, int]:
     """``(x, y, z, 1)``: the array shape of a single-channel box."""
     (x0, y0, z0), (x1, y1, z1) = box

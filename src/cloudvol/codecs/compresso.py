@@ -31,8 +31,8 @@ import numpy as np
 from cloudvol.codecs.base import ChunkSpec, require_shape
 from cloudvol.codecs.labels import (
     check_unsigned_labels,
+    contains_in_labels,
     corrupt,
-    label_in_dtype,
     sorted_unique,
 )
 from cloudvol.exceptions import DecodingError, EncodingError
@@ -277,11 +277,7 @@ class CompressoCodec:
         )
 
     def contains(self, data: bytes | memoryview, spec: ChunkSpec, label: int) -> bool:
-        if not label_in_dtype(label, spec.dtype):
-            return False
-        found = self.labels(data, spec)
-        i = int(np.searchsorted(found, spec.dtype.type(label)))
-        return i < found.size and found[i] == label
+        return contains_in_labels(self, data, spec, label)
 
     def remap(
         self,

@@ -132,3 +132,14 @@ class DecodeIntoCodec(Protocol):
     def decode_into(self, data: bytes | memoryview, spec: ChunkSpec, out: np.ndarray) -> None:
         """Decode into ``out``, a writable ``spec.shape`` array or view (any strides)
         of ``spec.dtype``, e.g. the window of a cutout that one whole chunk covers."""
+
+
+def contains_in_labels(
+    codec: LabelCodec, data: bytes | memoryview, spec: ChunkSpec, label: int
+) -> bool:
+    """Whether ``label`` is among the sorted labels ``codec.labels`` lists for a chunk."""
+    if not label_in_dtype(label, spec.dtype):
+        return False
+    found = codec.labels(data, spec)
+    i = int(np.searchsorted(found, spec.dtype.type(label)))
+    return i < found.size and found[i] == label
