@@ -40,6 +40,24 @@ class QuietRangeHandler(RangeRequestHandler):
         self.connection.sendfile(source)
 
 
+class GzipMappedRangeHandler(QuietRangeHandler):
+    """Answers ``name`` from ``name.gz`` with ``Content-Encoding: gzip``, the way GCS
+    serves objects CloudVolume uploaded gzipped."""
+
+    def send_head(self) -> Any:
+        self._gzip_mapped = False
+        path = self.translate_path(self.path)
+        if not os.path.exists(path) and os.path.exists(path + ".gz"):
+            self._gzip_mapped = True
+            self.path = self.path.split("?", 1)[0] + ".gz"
+        return super().send_head()
+
+    def end_headers(self) -> None:
+        if getattr(self, "_gzip_mapped", False):
+            self.send_header("Content-Encoding", "gzip")
+        super().end_headers()
+
+
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # clients open many connections at once
@@ -52,16 +70,19 @@ class QuietServer(ThreadingHTTPServer):
 
 def main() -> None:
     root = sys.argv[1]
-    server = QuietServer(("127.0.0.1", 0), partial(QuietRangeHandler, directory=root))
+    handler = GzipMappedRangeHandler if "--gzip-mapped" in sys.argv[2:] else QuietRangeHandler
+    server = QuietServer(("127.0.0.1", 0), partial(handler, directory=root))
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
 
 @contextlib.contextmanager
-def serve(root: Path) -> Iterator[str]:
-    """Serve ``root`` from a separate process; yields ``http://127.0.0.1:PORT``."""
+def serve(root: Path, gzip_mapped: bool = False) -> Iterator[str]:
+    """Serve ``root`` from a separate process; yields ``http://127.0.0.1:PORT``.
+    ``gzip_mapped``: answer ``name`` from ``name.gz`` with Content-Encoding."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.http_server", str(root)],
+        [sys.executable, "-m", "benchmarks.http_server", str(root)]
+        + (["--gzip-mapped"] if gzip_mapped else []),
         stdout=subprocess.PIPE,
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

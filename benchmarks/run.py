@@ -26,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import codec_float, codec_image, codec_segmentation, http_io, sharded_io, volume_io
+from benchmarks import (
+    codec_float,
+    codec_image,
+    codec_segmentation,
+    http_io,
+    objects_io,
+    sharded_io,
+    volume_io,
+)
 from benchmarks.common import (
     TOOLS,
     Geometry,
@@ -55,6 +63,7 @@ WORKLOADS: dict[str, Callable[[BenchContext], WorkloadResult]] = {
     **codec_image.WORKLOADS,
     **codec_segmentation.WORKLOADS,
     **codec_float.WORKLOADS,
+    **objects_io.WORKLOADS,
 }
 ALL = [*WORKLOADS, "memory"]
 

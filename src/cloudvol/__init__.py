@@ -14,6 +14,7 @@ from cloudvol.exceptions import (
     SkeletonDecodeError,
     SkeletonEncodeError,
 )
+from cloudvol.geometry import Mesh, PrecomputedSkeleton, Skeleton
 from cloudvol.lib import Bbox, Vec
 from cloudvol.precomputed.provenance import DataLayerProvenance, DatasetProvenance
 from cloudvol.volumecutout import VolumeCutout
@@ -22,7 +23,7 @@ __version__ = "0.1.0"
 
 
 def from_cloudpath(cloudpath: str, *args, **kwargs):
-    """Open whatever lives at ``cloudpath`` (volumes in this release)."""
+    """Open the precomputed layer at ``cloudpath`` (its volume, meshes and skeletons)."""
     return CloudVolume(cloudpath, *args, **kwargs)
 
 
@@ -34,6 +35,9 @@ __all__ = [
     "DatasetProvenance",
     "EmptyRequestException",
     "EmptyVolumeException",
+    "Mesh",
+    "PrecomputedSkeleton",
+    "Skeleton",
     "SkeletonDecodeError",
     "SkeletonEncodeError",
     "Vec",

@@ -5,7 +5,9 @@ and ``jpeg`` layers, and a segmentation (uint64, 3 mips, 2×2×2 mode
 downsampling) as ``raw``, ``compressed_segmentation`` and ``crackle`` layers under
 ``./demo-data``; reads random unaligned cutouts from every mip, verifies them
 against the arrays that were written (PSNR for jpeg), and prints sizes, speeds,
-label counts and where the data is.
+label counts and where the data is. Then meshes (zmesh) and skeletonizes
+(kimimaro) the segmentation with a spatial index, and reads them back
+(:mod:`cloudvol.demo_objects`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from cloudvol import CloudVolume
+from cloudvol.demo_objects import build_meshes_and_skeletons
 from cloudvol.downsample import downsample
 
 SHAPE = (512, 512, 128)
@@ -181,12 +184,21 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  unique(): {len(labels)} labels in {label_seconds:.2f} s")
         print()
 
+    objects_mip = min(2, MIPS - 1)
+    print(f"meshes and skeletons of segmentation (mip {objects_mip}):")
+    build_meshes_and_skeletons(
+        f"file://{root}/segmentation", pyramids["segmentation"][objects_mip][..., 0], objects_mip
+    )
+    print()
+
     print("Open the layers with cloudvol (or CloudVolume):")
     for layer in LAYERS:
         print(f"  CloudVolume('file://{root}/{layer.name}')")
     print("\nTo view in Neuroglancer, serve the directory over HTTP with CORS and gzip mapping:")
     print(f"  python -m cloudvol.server {root}    # then add the layer source")
     print("  precomputed://http://127.0.0.1:1337/image  (and /segmentation)")
+    print(f"Meshes and skeletons: vol = CloudVolume('file://{root}/segmentation'); "
+          "vol.mesh.get(ids), vol.skeleton.get(ids)")  # fmt: skip
 
 
 if __name__ == "__main__":

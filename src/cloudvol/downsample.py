@@ -23,8 +23,10 @@ def _blocks(img: np.ndarray, factor: Sequence[int]) -> np.ndarray:
     if any(p[1] for p in pad):
         img = np.pad(img, pad, mode="edge")
     x, y, z, c = img.shape
-    blocks = img.reshape(x // fx, fx, y // fy, fy, z // fz, fz, c, order="F")
-    blocks = blocks.transpose(0, 2, 4, 6, 1, 3, 5)
+    # In Fortran order the first of each split pair varies fastest, so the offset
+    # inside a block comes first: x = i + fx * X.
+    blocks = img.reshape(fx, x // fx, fy, y // fy, fz, z // fz, c, order="F")
+    blocks = blocks.transpose(1, 3, 5, 6, 0, 2, 4)
     return blocks.reshape(x // fx, y // fy, z // fz, c, fx * fy * fz)
 
 

@@ -30,9 +30,8 @@ __all__ = ["CloudVolumePrecomputed"]
 # Keywords accepted for compatibility whose feature is not in this release; each is
 # stored and documented in docs/compatibility.md.
 LATER_FEATURE_KEYWORDS = (
-    "cache", "compress_cache", "cdn_cache", "green_threads", "mesh_dir", "skel_dir",
-    "agglomerate", "spatial_index_db", "lru_bytes", "cache_locking", "lru_encoding",
-    "timestamp",
+    "cache", "compress_cache", "cdn_cache", "green_threads", "agglomerate", "lru_bytes",
+    "cache_locking", "lru_encoding", "timestamp",
 )  # fmt: skip
 
 
@@ -130,8 +129,13 @@ class CloudVolumePrecomputed:
             agglomerate,
             timestamp,
         )
-        self.mesh = None
-        self.skeleton = None
+        # Like CloudVolume, the overrides are written into the layer info in memory.
+        if mesh_dir:
+            self.meta.info["mesh"] = str(mesh_dir)
+        if skel_dir:
+            self.meta.info["skeletons"] = str(skel_dir)
+        self._mesh: Any = None
+        self._skeleton: Any = None
         self._mip = 0
         self.mip = mip
 
@@ -141,7 +145,7 @@ class CloudVolumePrecomputed:
         return {
             "cloudpath": self.meta.path, "mip": self._mip, "info": self.meta.info,
             "provenance": dict(self.meta.provenance), "flags": self._flags(),
-            "config": self.config,
+            "config": self.config, "spatial_index_db": self.spatial_index_db,
         }  # fmt: skip
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -149,7 +153,8 @@ class CloudVolumePrecomputed:
         self.__init__(  # type: ignore[misc]
             state["cloudpath"], mip=state["mip"], info=state["info"], provenance=state["provenance"],
             compress=config.compress, compress_level=config.compress_level, cdn_cache=config.cdn_cache,
-            parallel=config.parallel, secrets=config.secrets, **state["flags"],
+            parallel=config.parallel, secrets=config.secrets,
+            spatial_index_db=state.get("spatial_index_db"), **state["flags"],
         )  # fmt: skip
 
     def _flags(self) -> dict[str, Any]:
@@ -159,6 +164,38 @@ class CloudVolumePrecomputed:
 
     def __repr__(self) -> str:
         return f"CloudVolume({str(self.meta.path)!r}, mip={self.mip})"
+
+    # --- meshes and skeletons (opened on first use: image layers never pay) ---------
+
+    @property
+    def mesh(self) -> Any:
+        """The layer's meshes (legacy or multi-resolution, see :mod:`cloudvol.meshes`)."""
+        from cloudvol.meshes.source import open_mesh_source
+
+        self._mesh = open_mesh_source(
+            self._mesh, self.meta, progress=self.config.progress, sql_url=self.spatial_index_db
+        )
+        return self._mesh
+
+    @mesh.setter
+    def mesh(self, source: Any) -> None:
+        self._mesh = source
+
+    @property
+    def skeleton(self) -> Any:
+        """The layer's skeletons (see :mod:`cloudvol.skeletons`)."""
+        from cloudvol.skeletons.source import open_skeleton_source
+
+        self._skeleton = open_skeleton_source(
+            self._skeleton, self.meta, compress=self.config.compress,
+            cdn_cache=self.config.cdn_cache, progress=self.config.progress,
+            sql_url=self.spatial_index_db,
+        )  # fmt: skip
+        return self._skeleton
+
+    @skeleton.setter
+    def skeleton(self, source: Any) -> None:
+        self._skeleton = source
 
     # --- flags forwarded to vol.image ------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Meshes of segmentation layers: legacy and multi-resolution sources."""
