@@ -35,6 +35,7 @@ test-fast: setup
 
 bench: setup
 	$(UV) run --locked --no-sync python -m benchmarks.run $(BENCH_ARGS)
+	$(UV) run --locked --no-sync python -m benchmarks.bench_spatial_index
 
 lint: setup
 	$(UV) run --locked --no-sync ruff check src tests benchmarks

@@ -48,10 +48,11 @@ class BenchContext:
             self._http_url = f"{base}/raw"
         return self._http_url
 
-    def serve_gzip_mapped(self, root: Path) -> str:
-        """Base URL of ``root`` on a second local server that answers ``name`` from
-        ``name.gz`` with Content-Encoding: gzip (stopped by :meth:`close`)."""
-        return self._stack.enter_context(http_server.serve(root, gzip_mapped=True))
+    def serve_gzip_mapped(self, root: Path) -> tuple[str, str]:
+        """``(base URL, server description)`` of ``root`` on a second local server
+        that answers ``name`` from ``name.gz`` with Content-Encoding: gzip (stopped by
+        :meth:`close`)."""
+        return self._stack.enter_context(http_server.serve_gzip_mapped(root))
 
     def close(self) -> None:
         self._stack.close()

@@ -134,7 +134,8 @@ def _dataset(ctx: BenchContext) -> tuple[str, dict[str, Any]]:
     if cached is None:
         root = ctx.scratch / "objects-root"
         data = build_dataset(root)
-        url = ctx.serve_gzip_mapped(root)
+        url, server = ctx.serve_gzip_mapped(root)
+        data["server"] = server
         cached = (f"{url}/objects", data)
         ctx._objects = cached  # type: ignore[attr-defined]
     return cached
@@ -189,8 +190,8 @@ def mesh_http(ctx: BenchContext) -> WorkloadResult:
 
         result.results[tool] = measure(tool, data["mesh_bytes"], timed, ctx.log)
     result.notes.append(
-        f"{N_OBJECTS} manifests + {N_OBJECTS * FRAGMENTS_PER_MESH} fragments; the server "
-        "maps name -> name.gz with Content-Encoding: gzip (like GCS)"
+        f"{N_OBJECTS} manifests + {N_OBJECTS * FRAGMENTS_PER_MESH} fragments; server: "
+        f"{data['server']}, name -> name.gz with Content-Encoding: gzip (like GCS)"
     )
     return result
 
@@ -212,6 +213,7 @@ def skeleton_http(ctx: BenchContext) -> WorkloadResult:
                            check=lambda got: _check_skeletons(got, data))  # fmt: skip
 
         result.results[tool] = measure(tool, data["skel_bytes"], timed, ctx.log)
+    result.notes.append(f"server: {data['server']}")
     return result
 
 

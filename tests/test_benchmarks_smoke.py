@@ -113,3 +113,34 @@ def test_sharded_and_codec_workloads_run_with_numeric_results(tmp_path: Path) ->
             assert m["status"] in ("ok", "n/a"), (name, tool, m)
             if m["status"] == "n/a":
                 assert m["note"], "an n/a result must say why"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_mesh_and_skeleton_workloads_report_both_tools(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--size", "64", "--repeat", "1",
+         "--json", str(out), "--only", "mesh-http,skeleton-http",
+         "--data-dir", str(tmp_path / "data")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=170,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    for name in ("mesh-http", "skeleton-http"):
+        results = doc["workloads"][name]["results"]
+        for tool in ("cloudvol", "cloud-volume"):
+            assert results[tool]["status"] == "ok", (name, tool, results[tool])
+            assert results[tool]["mbps"] > 0
+        for tool in ("tensorstore", "reference"):
+            assert results[tool]["status"] == "n/a" and results[tool]["note"]
+
+
+def test_spatial_index_benchmark_runs(tmp_path: Path) -> None:
+    out = tmp_path / "spatial.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_spatial_index", "--quick", "--json", str(out)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert json.loads(out.read_text())
