@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -172,23 +173,39 @@ def _check_skeletons(got: list, data: dict[str, Any]) -> None:
             raise WrongResult(f"skeleton {skel.id} differs from the source")
 
 
+def _fetch_workload(
+    ctx: BenchContext,
+    name: str,
+    description: str,
+    nbytes: int,
+    fetch: Callable[[Any], Any],
+    check: Callable[[Any], None],
+) -> WorkloadResult:
+    """Time ``fetch(vol)`` for every tool on the layer opened once per tool."""
+    url, _ = _dataset(ctx)
+    result = WorkloadResult(name, description, nbytes)
+    ctx.log(f"\n## {name}: {description}")
+    for tool in ctx.tools:
+
+        def timed(tool: str = tool) -> Any:
+            vol = _open(tool, url)
+            return best_of(ctx.repeat, lambda: fetch(vol), check=check)
+
+        result.results[tool] = measure(tool, nbytes, timed, ctx.log)
+    return result
+
+
 def mesh_http(ctx: BenchContext) -> WorkloadResult:
-    url, data = _dataset(ctx)
+    _, data = _dataset(ctx)
     description = (
         f"{N_OBJECTS} legacy meshes ({FRAGMENTS_PER_MESH} gzipped fragments each, "
         f"{data['mesh_bytes'] / 1e6:.0f} MB decoded) via vol.mesh.get(ids, fuse=False) "
         "over HTTP from 127.0.0.1"
     )
-    result = WorkloadResult("mesh-http", description, data["mesh_bytes"])
-    ctx.log(f"\n## mesh-http: {description}")
-    for tool in ctx.tools:
-
-        def timed(tool: str = tool) -> Any:
-            vol = _open(tool, url)
-            return best_of(ctx.repeat, lambda: vol.mesh.get(data["ids"], fuse=False),
-                           check=lambda got: _check_meshes(got, data))  # fmt: skip
-
-        result.results[tool] = measure(tool, data["mesh_bytes"], timed, ctx.log)
+    result = _fetch_workload(
+        ctx, "mesh-http", description, data["mesh_bytes"],
+        lambda vol: vol.mesh.get(data["ids"], fuse=False), lambda got: _check_meshes(got, data),
+    )  # fmt: skip
     result.notes.append(
         f"{N_OBJECTS} manifests + {N_OBJECTS * FRAGMENTS_PER_MESH} fragments; server: "
         f"{data['server']}, name -> name.gz with Content-Encoding: gzip (like GCS)"
@@ -197,22 +214,16 @@ def mesh_http(ctx: BenchContext) -> WorkloadResult:
 
 
 def skeleton_http(ctx: BenchContext) -> WorkloadResult:
-    url, data = _dataset(ctx)
+    _, data = _dataset(ctx)
     description = (
         f"{N_OBJECTS} skeletons (~{SKELETON_VERTICES} vertices, gzipped, "
         f"{data['skel_bytes'] / 1e6:.1f} MB decoded) via vol.skeleton.get(ids) over HTTP "
         "from 127.0.0.1"
     )
-    result = WorkloadResult("skeleton-http", description, data["skel_bytes"])
-    ctx.log(f"\n## skeleton-http: {description}")
-    for tool in ctx.tools:
-
-        def timed(tool: str = tool) -> Any:
-            vol = _open(tool, url)
-            return best_of(ctx.repeat, lambda: vol.skeleton.get(data["ids"]),
-                           check=lambda got: _check_skeletons(got, data))  # fmt: skip
-
-        result.results[tool] = measure(tool, data["skel_bytes"], timed, ctx.log)
+    result = _fetch_workload(
+        ctx, "skeleton-http", description, data["skel_bytes"],
+        lambda vol: vol.skeleton.get(data["ids"]), lambda got: _check_skeletons(got, data),
+    )  # fmt: skip
     result.notes.append(f"server: {data['server']}")
     return result
 

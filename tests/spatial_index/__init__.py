@@ -8,7 +8,7 @@ CloudVolume oracle can open it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,19 @@ from cloudvol.lib import Bbox
 from cloudvol.precomputed.spatial_index import CellGrid, write_cells
 from cloudvol.spatial_index.index import SpatialIndex
 from cloudvol.storage import FileStore, PutOptions
+
+
+class RecordingFileStore(FileStore):
+    """A FileStore that remembers the keys of every batched read."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root)
+        self.requests: list[list[str]] = []
+
+    def get_iter(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+        keys = list(keys)
+        self.requests.append(keys)
+        yield from super().get_iter(keys)
 
 
 def random_boxes(

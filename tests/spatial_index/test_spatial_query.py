@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,24 +14,11 @@ from cloudvol.exceptions import DecodingError, SpatialIndexGapError
 from cloudvol.lib import Bbox
 from cloudvol.precomputed.spatial_index import CellGrid, write_cells
 from cloudvol.spatial_index.index import SpatialIndex
-from cloudvol.storage import FileStore, MemoryStore
+from cloudvol.storage import MemoryStore
 
-from . import brute_force, build_layer, cv_box, oracle_index, random_boxes
+from . import RecordingFileStore, brute_force, build_layer, cv_box, oracle_index, random_boxes
 
 BOUNDS_NM = Bbox((24, 0, 80), (2024, 1040, 920), unit="nm")  # (3,0,2)+(250,130,21) x (8,8,40)
-
-
-class RecordingFileStore(FileStore):
-    """A FileStore that remembers the keys of every batched read."""
-
-    def __init__(self, root: str) -> None:
-        super().__init__(root)
-        self.requests: list[list[str]] = []
-
-    def get_iter(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
-        keys = list(keys)
-        self.requests.append(keys)
-        yield from super().get_iter(keys)
 
 
 @pytest.fixture

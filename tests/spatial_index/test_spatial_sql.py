@@ -6,7 +6,6 @@ import importlib.util
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +17,9 @@ from cloudvol.precomputed.spatial_index import CellGrid, write_cells
 from cloudvol.spatial_index import sql
 from cloudvol.spatial_index.index import SpatialIndex
 from cloudvol.spatial_index.sql import IndexDatabase, mask_url, parse_db_url
-from cloudvol.storage import FileStore, MemoryStore
+from cloudvol.storage import MemoryStore
 
-from . import brute_force, build_layer, cv_box, oracle_index, random_boxes
+from . import RecordingFileStore, brute_force, build_layer, cv_box, oracle_index, random_boxes
 
 BOUNDS_NM = Bbox((24, 0, 80), (2024, 1040, 920), unit="nm")
 CHUNK = [512, 384, 200]
@@ -30,19 +29,6 @@ QUERIES = [
     [536, 384, 280, 1048, 768, 480],
     [24, 0, 80, 1560, 768, 920],
 ]
-
-
-class RecordingFileStore(FileStore):
-    """A FileStore that remembers the keys of every batched read."""
-
-    def __init__(self, root: str) -> None:
-        super().__init__(root)
-        self.requests: list[list[str]] = []
-
-    def get_iter(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
-        keys = list(keys)
-        self.requests.append(keys)
-        yield from super().get_iter(keys)
 
 
 @pytest.fixture

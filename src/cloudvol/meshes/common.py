@@ -6,11 +6,33 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cloudvol.exceptions import ReadOnlyException
+
 if TYPE_CHECKING:
     from cloudvol.precomputed.object_dirs import ObjectDirMetadata
     from cloudvol.spatial_index.index import SpatialIndex
 
-__all__ = ["apply_transform", "segid_list", "spatial_index_of"]
+__all__ = ["ObjectSource", "apply_transform", "segid_list", "spatial_index_of"]
+
+
+class ObjectSource:
+    """What the legacy mesh and the skeleton sources share: their directory's
+    metadata, its path, and the read-only guard of redirected layers."""
+
+    meta: ObjectDirMetadata
+
+    @property
+    def path(self) -> str:
+        """The directory, relative to the layer."""
+        return self.meta.path
+
+    @property
+    def readonly(self) -> bool:
+        return self.meta.readonly
+
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise ReadOnlyException(f"{self.meta.layerpath} is read-only (a redirected layer)")
 
 
 def segid_list(segids: Any) -> list[int]:

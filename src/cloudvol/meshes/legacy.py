@@ -16,9 +16,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from cloudvol.exceptions import MeshDecodeError, ReadOnlyException, ScaleUnavailableError
+from cloudvol.exceptions import MeshDecodeError, ScaleUnavailableError
 from cloudvol.geometry.mesh import Mesh
-from cloudvol.meshes.common import apply_transform, segid_list
+from cloudvol.meshes.common import ObjectSource, apply_transform, segid_list
 from cloudvol.precomputed.object_dirs import MeshDirMetadata
 from cloudvol.storage.base import PutOptions
 
@@ -27,12 +27,14 @@ __all__ = ["LegacyMeshSource"]
 _MANIFEST_PUT = PutOptions(content_type="application/json")
 
 
-class LegacyMeshSource:
+class LegacyMeshSource(ObjectSource):
     """``vol.mesh`` for legacy meshes (``neuroglancer_legacy_mesh`` or no mesh info).
 
     ``transform`` (4×4, from the mesh info's 12 numbers or identity) maps stored
     vertices to nm and is applied on every :meth:`get`; users may replace it.
     """
+
+    meta: MeshDirMetadata
 
     def __init__(
         self, meta: MeshDirMetadata, progress: bool = False, spatial_index: Any = None
@@ -41,14 +43,6 @@ class LegacyMeshSource:
         self.progress = progress
         self.transform = meta.transform()
         self.spatial_index = spatial_index
-
-    @property
-    def path(self) -> str:
-        return self.meta.path
-
-    @property
-    def readonly(self) -> bool:
-        return self.meta.readonly
 
     def manifest_path(self, segid: int) -> str:
         return self.meta.join(f"{int(segid)}:0")
@@ -183,10 +177,6 @@ class LegacyMeshSource:
         write_file(data, filepath, ids, file_format)
 
     # --- writing ----------------------------------------------------------------------
-
-    def _check_writable(self) -> None:
-        if self.readonly:
-            raise ReadOnlyException(f"{self.meta.layerpath} is read-only (a redirected layer)")
 
     def put(
         self,

@@ -14,11 +14,10 @@ import numpy as np
 
 from cloudvol.exceptions import (
     EmptyFileException,
-    ReadOnlyException,
     SkeletonDecodeError,
 )
 from cloudvol.geometry.skeleton import Skeleton
-from cloudvol.meshes.common import segid_list, spatial_index_of
+from cloudvol.meshes.common import ObjectSource, segid_list, spatial_index_of
 from cloudvol.precomputed.object_dirs import SkeletonDirMetadata
 from cloudvol.storage.base import PutOptions
 
@@ -27,8 +26,10 @@ __all__ = ["PrecomputedSkeletonSource"]
 _SHARD_PUT = PutOptions(content_type="application/octet-stream", cache_control="no-cache")
 
 
-class PrecomputedSkeletonSource:
+class PrecomputedSkeletonSource(ObjectSource):
     """Reads and writes the skeletons of one layer (unsharded or sharded)."""
+
+    meta: SkeletonDirMetadata
 
     def __init__(
         self,
@@ -48,14 +49,6 @@ class PrecomputedSkeletonSource:
             from cloudvol.volume.shard_compat import ShardReader
 
             self.reader = ShardReader(meta.meta.path.url, None, meta.sharding(), store=meta.store)
-
-    @property
-    def path(self) -> str:
-        return self.meta.path
-
-    @property
-    def readonly(self) -> bool:
-        return self.meta.readonly
 
     def _where(self, segid: int) -> str:
         return f"{self.meta.layerpath}/{segid}"
@@ -139,10 +132,6 @@ class PrecomputedSkeletonSource:
         return self.get(sorted(self.spatial_index.query(bbox)))  # type: ignore[return-value]
 
     # --- writing ----------------------------------------------------------------------
-
-    def _check_writable(self) -> None:
-        if self.readonly:
-            raise ReadOnlyException(f"{self.meta.layerpath} is read-only (a redirected layer)")
 
     def upload(self, skeletons: Skeleton | Iterable[Skeleton]) -> None:
         """Write skeletons: one gzipped file ``{dir}/{segid}`` each, or, for a sharded
