@@ -254,3 +254,31 @@ def test_meshes_over_http_with_gzip_content_encoding(http_server, http_dir) -> N
         assert np.array_equal(got[mesh.segid].faces, mesh.faces)
     fragment_requests = http_server.requests_for(f"/{url_path}/mesh/1:0:1")
     assert fragment_requests and fragment_requests[0].status == 200
+
+
+def test_failed_put_keeps_the_previous_meshes(tmp_path: Path) -> None:
+    vol = CloudVolume(make_layer(tmp_path))
+    vol.mesh.put([tetra(1), tetra(2)])
+    bad = tetra(2, shift=5)
+    bad.vertices = np.zeros((5, 2), np.float32)  # not x, y, z triples
+    with pytest.raises(ValueError):
+        vol.mesh.put([tetra(1, shift=7), bad], batch_size=1)
+    assert vol.mesh.get(1).vertices.min() == 7  # the first batch landed whole
+    assert np.array_equal(vol.mesh.get(2).vertices, tetra(2).consolidate().vertices)
+
+
+def test_manifest_naming_files_outside_the_mesh_dir_is_refused(tmp_path: Path) -> None:
+    layer = tmp_path / "layer"
+    vol = CloudVolume(make_layer(layer))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (layer / "mesh").mkdir(exist_ok=True)
+    for name in ("../../victim.txt", "/etc/passwd", "gs://bucket/x", "a/../../b"):
+        (layer / "mesh" / "5:0").write_text(json.dumps({"fragments": [name]}))
+        with pytest.raises(MeshDecodeError, match="not a file inside the mesh directory"):
+            vol.mesh.get(5)
+        with pytest.raises(MeshDecodeError):
+            vol.mesh.delete(5)
+    vol.mesh.put(tetra(5))  # an unreadable old manifest is simply replaced
+    assert victim.read_text() == "keep me"
+    assert len(vol.mesh.get(5).vertices) == 4

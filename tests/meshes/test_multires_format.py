@@ -17,6 +17,7 @@ from cloudvol.precomputed.multires_mesh import (
     decode_fragment,
     from_stored_model_space,
     manifest_length,
+    require_raw_fragments,
     to_stored_model_space,
     validate_multires_info,
 )
@@ -266,5 +267,6 @@ def test_gzip_data_encoding_is_refused() -> None:
         "minishard_bits": 0, "shard_bits": 0, "minishard_index_encoding": "raw",
         "data_encoding": "gzip",
     }  # fmt: skip
+    parsed = validate_multires_info({**GOOD_INFO, "sharding": spec}, where="m/info")
     with pytest.raises(InvalidInfoError, match=r"m/info: info field 'sharding.data_encoding'"):
-        validate_multires_info({**GOOD_INFO, "sharding": spec}, where="m/info")
+        require_raw_fragments(parsed.sharding, where="m/info")

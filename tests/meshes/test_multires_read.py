@@ -384,8 +384,9 @@ def test_gzip_shard_data_encoding_is_refused(tmp_path: Path) -> None:
         **ds.info,
         "sharding": {**ds.info["sharding"], "data_encoding": "gzip"},
     }
+    source = MultiresMeshSource(open_store(parse(ds.url)), "mesh", info)  # opens: fixable
     with pytest.raises(InvalidInfoError, match=r"mesh/info: info field 'sharding.data_encoding'"):
-        MultiresMeshSource(open_store(parse(ds.url)), "mesh", info)
+        source.get(min(ds.segments))
 
 
 # --- HTTP ---------------------------------------------------------------------------

@@ -148,3 +148,47 @@ def test_public_module_names() -> None:
     assert cloudvol.Mesh is MeshAlias is Mesh
     assert cloudvol.Skeleton is SkeletonAlias is PrecomputedSkeleton is Skeleton
     assert MultiLevelPrecomputedMeshManifest.__name__ == "MultiLevelPrecomputedMeshManifest"
+
+
+def test_multires_info_with_gzip_sharding_still_opens_and_can_be_fixed(tmp_path: Path) -> None:
+    from cloudvol.exceptions import InvalidInfoError
+
+    dataset = write_multires_dataset(tmp_path / "layer", sharded=True)
+    vol = CloudVolume(dataset.url)
+    vol.mesh.meta.info["sharding"]["data_encoding"] = "gzip"
+    vol.mesh.meta.info = dict(vol.mesh.meta.info)  # an edited info rebuilds vol.mesh
+    with pytest.raises(InvalidInfoError, match="data_encoding"):
+        vol.mesh.get(min(dataset.segments))
+    vol.mesh.meta.info["sharding"]["data_encoding"] = "raw"
+    assert vol.mesh.get(min(dataset.segments))
+
+
+def test_multires_to_sharded_defaults_to_raw_fragments(tmp_path: Path) -> None:
+    dataset = write_multires_dataset(tmp_path / "layer")
+    vol = CloudVolume(dataset.url)
+    vol.mesh.to_sharded(100)
+    assert vol.mesh.meta.info["sharding"]["data_encoding"] == "raw"
+    assert vol.mesh.is_sharded()  # a sharded source now
+    vol.mesh.to_unsharded()
+    assert not vol.mesh.is_sharded()
+
+
+def test_multires_save_delete_and_put(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudvol.exceptions import UnsupportedFormatError
+
+    dataset = write_multires_dataset(tmp_path / "layer")
+    vol = CloudVolume(dataset.url)
+    segid = min(dataset.segments)
+    monkeypatch.chdir(tmp_path)
+    vol.mesh.save(segid, file_format="obj", lod=1)
+    assert Mesh.from_obj((tmp_path / f"{segid}.obj").read_bytes()).faces.shape[0] > 0
+    with pytest.raises(UnsupportedFormatError, match="multi-resolution"):
+        vol.mesh.put(Mesh([[0, 0, 0]], [[0, 0, 0]], segid=1))
+    vol.mesh.delete(segid)
+    assert vol.mesh.exists([segid]) == {str(segid): None}
+
+
+def test_mysql_index_url_without_a_driver_does_not_block_mesh_reads(tmp_path: Path) -> None:
+    url, meshes, _ = layer_with_index(tmp_path)
+    vol = CloudVolume(url, spatial_index_db="mysql://alice:hunter2@db.invalid/si")
+    assert np.array_equal(vol.mesh.get(1, fuse=False)[1].vertices, meshes[1].vertices)

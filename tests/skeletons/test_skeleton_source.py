@@ -198,3 +198,43 @@ def test_empty_skeleton_round_trip(tmp_path: Path) -> None:
     vol.skeleton.upload(Skeleton(segid=8))
     got = vol.skeleton.get(8)
     assert len(got.vertices) == 0 and len(got.edges) == 0
+
+
+def test_resharding_twice_writes_with_the_new_spec(tmp_path: Path) -> None:
+    url = make_layer(tmp_path)
+    vol = CloudVolume(url)
+    vol.skeleton.to_sharded(num_labels=1)
+    first = vol.skeleton.reader.spec
+    vol.skeleton.to_sharded(num_labels=10**6, shard_index_bytes=2**10)
+    assert vol.skeleton.reader.spec != first  # rebuilt on any change of the info
+    vol.skeleton.meta.commit_info()
+    skel = random_skeleton(np.random.default_rng(6), 42)
+    vol.skeleton.upload(skel)
+    assert same(CloudVolume(url).skeleton.get(42), skel)
+
+
+def test_sharded_missing_names_the_shard_file_and_allow_missing_skips(tmp_path: Path) -> None:
+    vol = CloudVolume(sharded_layer(tmp_path))
+    vol.skeleton.upload(random_skeleton(np.random.default_rng(7), 10))
+    with pytest.raises(EmptyFileException, match=r"\.shard \(segid 77\)"):
+        vol.skeleton.get([10, 77])
+    assert [s.id for s in vol.skeleton.get([10, 77], allow_missing=True)] == [10]
+
+
+def test_bad_vertex_attributes_name_the_info_file(tmp_path: Path) -> None:
+    from cloudvol.exceptions import InvalidInfoError
+
+    info = {"@type": "neuroglancer_skeletons", "transform": [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0],
+            "vertex_attributes": [{"id": "radius", "data_type": "float32"}]}  # fmt: skip
+    vol = CloudVolume(make_layer(tmp_path, info))
+    (tmp_path / "skeletons" / "3").write_bytes(struct.pack("<II", 0, 0))
+    with pytest.raises(InvalidInfoError, match=r"skeletons/info.*num_components"):
+        vol.skeleton.get(3)
+
+
+def test_sharded_list_prefers_igneous_labels_files(tmp_path: Path) -> None:
+    vol = CloudVolume(sharded_layer(tmp_path))
+    vol.skeleton.upload([random_skeleton(np.random.default_rng(8), s) for s in (4, 5)])
+    assert vol.skeleton.list().tolist() == [4, 5]
+    (tmp_path / "skeletons" / "0.labels").write_text(json.dumps([9, 4, 5]))
+    assert vol.skeleton.list().tolist() == [4, 5, 9]

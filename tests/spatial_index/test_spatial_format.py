@@ -108,7 +108,10 @@ def test_cell_range_stops_at_grid_lines_and_bounds() -> None:
     lo, hi = grid.cell_range(Bbox((-50, 95, 5), (15, 500, 6)))  # type: ignore[misc]
     assert lo.tolist() == [0, 9, 0] and hi.tolist() == [2, 10, 1]
     assert grid.cell_range(Bbox((200, 0, 0), (300, 10, 10))) is None
-    assert grid.cell_range(Bbox((5, 5, 5), (5, 10, 10))) is None  # no x extent
+    lo, hi = grid.cell_range(Bbox((5, 5, 5), (5, 10, 10)))  # type: ignore[misc]  # an x plane
+    assert lo.tolist() == [0, 0, 0] and hi.tolist() == [1, 1, 1]
+    lo, hi = grid.cell_range(Bbox((100, 0, 0), (100, 10, 10)))  # type: ignore[misc]  # far face
+    assert lo.tolist() == [9, 0, 0] and hi.tolist() == [10, 1, 1]
 
 
 def test_parse_cell_reads_boxes_and_sorts_corners() -> None:

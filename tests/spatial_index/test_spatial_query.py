@@ -220,3 +220,17 @@ def test_query_equals_brute_force(case: tuple, tmp_path_factory: pytest.TempPath
     assert with_db.file_locations_per_label() == locations
     for label in list(boxes)[:3]:
         assert with_db.get_bbox(label) == index.get_bbox(label)
+
+
+def test_flat_query_box_selects_what_crosses_the_plane(tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    boxes = random_boxes(rng, BOUNDS_NM, 60, (500, 400, 300))
+    store, grid, _ = build_layer(tmp_path, boxes)
+    index = SpatialIndex(store, "mesh", grid.bounds, [8, 8, 40], [512, 384, 200])
+    z = 410  # inside a cell, not on a grid line
+    plane = Bbox((24, 0, z), (2024, 1040, z), dtype=np.float64, unit="nm")
+    got = index.query(plane)
+    crossing = {s for s, b in boxes.items() if b[2] < z < b[5] and b[0] < 2024 and b[3] > 24}
+    assert got and crossing <= got
+    theirs = oracle_index(tmp_path).query(cv_box([24, 0, z, 2024, 1040, z]))
+    assert got == {int(x) for x in theirs}

@@ -223,17 +223,48 @@ _HAS_MYSQL_DRIVER = any(importlib.util.find_spec(name) is not None for name in (
 
 
 @pytest.mark.skipif(_HAS_MYSQL_DRIVER, reason="a MySQL driver is installed")
-def test_mysql_without_driver_says_what_to_install() -> None:
+def test_mysql_without_driver_says_what_to_install_on_first_use() -> None:
+    index = SpatialIndex(
+        MemoryStore("spatial-mysql"),
+        "mesh",
+        BOUNDS_NM,
+        [8, 8, 40],
+        CHUNK,
+        sql_url="mysql://alice:hunter2@db.example/si",
+    )  # opening needs no driver: meshes can be read without the database
     with pytest.raises(ImportError, match="mysql-connector-python") as info:
-        SpatialIndex(
-            MemoryStore("spatial-mysql"),
-            "mesh",
-            BOUNDS_NM,
-            [8, 8, 40],
-            CHUNK,
-            sql_url="mysql://alice:hunter2@db.example/si",
-        )
+        index.query(BOUNDS_NM)
     assert "hunter2" not in str(info.value)
+
+
+def test_query_string_options_never_reach_the_database_name_or_messages() -> None:
+    url = parse_db_url("mysql://alice@db.example/si?password=hunter2")
+    assert url.path == "si"
+    assert "hunter2" not in url.masked() and "hunter2" not in repr(url)
+
+
+def test_labels_at_or_above_2_63_survive_either_driver_representation() -> None:
+    big = 2**63 + 1
+    unsigned = IndexDatabase._labels_array([5, big])  # MySQL BIGINT UNSIGNED
+    signed = IndexDatabase._labels_array([5, big - 2**64])  # SQLite two's complement
+    assert unsigned.tolist() == signed.tolist() == [5, big]
+    assert unsigned.dtype == np.uint64
+
+
+def test_failed_rebuild_keeps_the_previous_database(tmp_path: Path) -> None:
+    boxes = random_boxes(np.random.default_rng(3), BOUNDS_NM, 30, (500, 400, 300))
+    store, grid, _ = build_layer(tmp_path / "layer", boxes)
+    index = SpatialIndex(store, "mesh", grid.bounds, [8, 8, 40], CHUNK)
+    db = tmp_path / "index.db"
+    index.to_sql(str(db))
+    index.sql_url = str(db)
+    before = index.query(BOUNDS_NM)
+    assert before
+    next((tmp_path / "layer" / "mesh").glob("*.spatial*")).unlink()
+    with pytest.raises(SpatialIndexGapError):
+        index.to_sql(str(db))
+    assert index.query(BOUNDS_NM) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("index.db")] == ["index.db"]
 
 
 def test_mysql_credentials_come_from_the_secret_file(isolated_env: Path) -> None:

@@ -173,8 +173,9 @@ class CloudVolumePrecomputed:
         from cloudvol.meshes.source import open_mesh_source
 
         self._mesh = open_mesh_source(
-            self._mesh, self.meta, progress=self.config.progress, sql_url=self.spatial_index_db
-        )
+            self._mesh, self.meta, progress=self.config.progress,
+            sql_url=self.spatial_index_db, volume_mip=lambda: self.mip,
+        )  # fmt: skip
         return self._mesh
 
     @mesh.setter

@@ -20,6 +20,13 @@ class ObjectSource:
     metadata, its path, and the read-only guard of redirected layers."""
 
     meta: ObjectDirMetadata
+    #: a copy of the directory info this source was built from (see ``is_current``)
+    opened_info: dict[str, Any]
+
+    def is_current(self) -> bool:
+        """Whether the directory info still equals the one this source was built
+        from; ``vol.mesh``/``vol.skeleton`` rebuild the source when it does not."""
+        return self.opened_info == self.meta.info
 
     @property
     def path(self) -> str:

@@ -8,10 +8,11 @@ CloudVolume gzips fragments at rest and leaves manifests plain, and so does
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 import numpy as np
@@ -25,6 +26,8 @@ from cloudvol.storage.base import PutOptions
 __all__ = ["LegacyMeshSource"]
 
 _MANIFEST_PUT = PutOptions(content_type="application/json")
+#: ``save``'s file formats
+MESH_ENCODERS = {"ply": Mesh.to_ply, "obj": Mesh.to_obj, "precomputed": Mesh.to_precomputed}
 
 
 class LegacyMeshSource(ObjectSource):
@@ -37,12 +40,20 @@ class LegacyMeshSource(ObjectSource):
     meta: MeshDirMetadata
 
     def __init__(
-        self, meta: MeshDirMetadata, progress: bool = False, spatial_index: Any = None
+        self,
+        meta: MeshDirMetadata,
+        progress: bool = False,
+        spatial_index: Any = None,
+        volume_mip: Callable[[], int] = lambda: 0,
     ) -> None:
         self.meta = meta
+        self.opened_info = copy.deepcopy(meta.info)
         self.progress = progress
         self.transform = meta.transform()
         self.spatial_index = spatial_index
+        #: the volume's current mip, which CloudVolume uses for ``get(chunk_size=…)``
+        #: when the mesh info names no mip
+        self.volume_mip = volume_mip
 
     def manifest_path(self, segid: int) -> str:
         return self.meta.join(f"{int(segid)}:0")
@@ -85,6 +96,14 @@ class LegacyMeshSource(ObjectSource):
             raise MeshDecodeError(
                 f'segid {segid}: manifest {where} needs "fragments": a list of file names'
             )
+        for name in fragments:
+            if not _is_safe_fragment_name(name):
+                # Names are joined under the mesh directory: "..", absolute paths or
+                # URLs would read (or, through put/delete, remove) files elsewhere.
+                raise MeshDecodeError(
+                    f"segid {segid}: manifest {where} names fragment {name!r}, which is not "
+                    f"a file inside the mesh directory"
+                )
         return fragments
 
     def _fetch_fragments(self, manifests: dict[int, list[str] | None]) -> dict[int, list[Mesh]]:
@@ -139,7 +158,7 @@ class LegacyMeshSource(ObjectSource):
         if not chunk_size:
             return mesh.consolidate()
         layer = self.meta.meta
-        mip = self.meta.mip if self.meta.mip is not None else 0
+        mip = self.meta.mip if self.meta.mip is not None else self.volume_mip()
         if mip not in layer.available_mips:
             raise ScaleUnavailableError(f"mip {mip} is not available in {layer.path}")
         resolution = layer.resolution(mip)
@@ -169,11 +188,12 @@ class LegacyMeshSource(ObjectSource):
         """Write the fused mesh of ``segids`` as ``ply``, ``obj`` or ``precomputed``
         (default name ``{segid}.{fmt}`` or ``{first}_{last}.{fmt}``)."""
         ids = segid_list(segids)
-        encoders = {"ply": Mesh.to_ply, "obj": Mesh.to_obj, "precomputed": Mesh.to_precomputed}
-        if file_format not in encoders:
-            raise ValueError(f"file_format must be one of {sorted(encoders)}, got {file_format!r}")
+        if file_format not in MESH_ENCODERS:
+            raise ValueError(
+                f"file_format must be one of {sorted(MESH_ENCODERS)}, got {file_format!r}"
+            )
         mesh = self.get(ids, fuse=True, remove_duplicate_vertices=True)
-        data = bytes(encoders[file_format](mesh))  # type: ignore[arg-type]
+        data = bytes(MESH_ENCODERS[file_format](mesh))  # type: ignore[arg-type]
         write_file(data, filepath, ids, file_format)
 
     # --- writing ----------------------------------------------------------------------
@@ -187,8 +207,10 @@ class LegacyMeshSource(ObjectSource):
         cdn_cache: str | None = None,
         skip_delete: bool = False,
     ) -> None:
-        """Write each mesh as manifest ``{segid}:0`` and fragment ``{segid}:0:1``,
-        deleting the segid's previous files first unless ``skip_delete``."""
+        """Write each mesh as fragment ``{segid}:0:1`` (gzipped by default) and manifest
+        ``{segid}:0``; then, unless ``skip_delete``, delete the fragments the segid's
+        previous manifest named. Every mesh is encoded before its batch is stored,
+        and the previous mesh stays readable until the new one is in place."""
         from cloudvol.storage.compression import normalize_compress
 
         self._check_writable()
@@ -202,18 +224,40 @@ class LegacyMeshSource(ObjectSource):
             content_type="application/octet-stream",
             cache_control=cdn_cache,
         )
-        if not skip_delete:
-            self.delete([m.segid for m in items])
-        for start in range(0, len(items), max(1, int(batch_size))):
-            batch = items[start : start + max(1, int(batch_size))]
+        size = max(1, int(batch_size))
+        for start in range(0, len(items), size):
+            batch = items[start : start + size]
+            # Encode first: a bad mesh fails before anything of its batch is stored.
             fragments = {self.meta.join(f"{m.segid}:0:1"): m.to_precomputed() for m in batch}
+            stale = [] if skip_delete else self._stored_fragment_keys([m.segid for m in batch])
             self.meta.store.put_many(fragments, options)
-            # Manifests last: a reader never sees a manifest before its fragment.
+            # Then manifests: a reader never sees a manifest before its fragment.
             manifests = {
                 self.manifest_path(m.segid): json.dumps({"fragments": [f"{m.segid}:0:1"]}).encode()
                 for m in batch
             }
             self.meta.store.put_many(manifests, _MANIFEST_PUT)
+            # Last, the previous fragments the new manifests no longer name: the old
+            # mesh stays readable until the new one is complete.
+            stale = [key for key in stale if key not in fragments]
+            if stale:
+                self.meta.store.delete_many(stale)
+
+    def _stored_fragment_keys(self, segids: list[int]) -> list[str]:
+        """Keys of the fragments the stored manifests of ``segids`` name (a manifest
+        that cannot be parsed names none: it is simply replaced)."""
+        keys: list[str] = []
+        found = self.meta.store.get_many([self.manifest_path(s) for s in segids])
+        for segid in segids:
+            data = found.get(self.manifest_path(segid))
+            if data is None:
+                continue
+            try:
+                names = self._parse_manifest(segid, self.manifest_path(segid), data)
+            except MeshDecodeError:
+                continue
+            keys.extend(self.meta.join(name) for name in names)
+        return keys
 
     def delete(self, segids: Any) -> None:
         """Remove the manifest and fragment files of each segid (missing ones skipped)."""
@@ -248,3 +292,10 @@ def write_file(
         return
     with open(filepath, "wb") as f:
         f.write(data)
+
+
+def _is_safe_fragment_name(name: str) -> bool:
+    """A relative path below the mesh directory: no ``..`` part, not absolute, not a URL."""
+    if not name or name.startswith(("/", "\\")) or "://" in name or "\\" in name:
+        return False
+    return ".." not in name.split("/")

@@ -13,6 +13,7 @@ index points at the manifest only; the fragments sit right before it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -23,14 +24,18 @@ from cloudvol.exceptions import (
     EmptyFileException,
     MeshDecodeError,
     MeshMissingError,
+    ReadOnlyException,
     StorageError,
+    UnsupportedFormatError,
 )
 from cloudvol.geometry.mesh import Mesh
 from cloudvol.lib.bbox import Bbox
+from cloudvol.meshes.common import segid_list
 from cloudvol.precomputed.multires_mesh import (
     MultiLevelPrecomputedMeshManifest,
     apply_transform,
     decode_fragment,
+    require_raw_fragments,
     validate_multires_info,
 )
 from cloudvol.storage.base import ByteRange, Store
@@ -40,12 +45,6 @@ from cloudvol.volume.shard_reader import ItemLocation, ShardedKeyReader, ShardIn
 __all__ = ["MultiresMeshSource"]
 
 Manifest = MultiLevelPrecomputedMeshManifest
-
-
-def _segid_list(segids: int | Iterable[int]) -> list[int]:
-    if isinstance(segids, int | np.integer | str):
-        return [int(segids)]
-    return list(dict.fromkeys(int(s) for s in segids))
 
 
 def _runs(ranges: np.ndarray) -> list[tuple[int, int]]:
@@ -84,7 +83,9 @@ class MultiresMeshSource:
         self.spatial_index = spatial_index
         self.store = store
         self.mesh_dir = mesh_dir.strip("/")
-        self.info = dict(info)
+        #: a copy of the info this source was built from (see ``is_current``)
+        self.opened_info = copy.deepcopy(dict(info))
+        self.info = self.opened_info
         self.multires_info = validate_multires_info(info, where=self._where(self._key("info")))
         self.vertex_quantization_bits = self.multires_info.vertex_quantization_bits
         self.lod_scale_multiplier = self.multires_info.lod_scale_multiplier
@@ -103,6 +104,11 @@ class MultiresMeshSource:
     def is_sharded(self) -> bool:
         return self.spec is not None
 
+    def is_current(self) -> bool:
+        """Whether the directory metadata's info (when opened through a volume)
+        still equals the info this source was built from."""
+        return self.meta is None or self.opened_info == self.meta.info
+
     def _key(self, name: str) -> str:
         return f"{self.mesh_dir}/{name}" if self.mesh_dir else name
 
@@ -120,7 +126,7 @@ class MultiresMeshSource:
         lookups, then one batch of ranged reads). A sharded manifest records its
         shard file in ``path`` and its absolute offset there in ``shard_offset``;
         an unsharded one its fragment data file in ``path``."""
-        ids = _segid_list(segids)
+        ids = segid_list(segids)
         if self.reader is None:
             return self._unsharded_manifests(ids)
         return self._sharded_manifests(ids)
@@ -142,6 +148,7 @@ class MultiresMeshSource:
 
     def _sharded_manifests(self, ids: list[int]) -> dict[int, Manifest | None]:
         assert self.reader is not None and self.spec is not None
+        require_raw_fragments(self.spec, self._where(self._key("info")))
         reader = self.reader
 
         def describe(k: int) -> str:
@@ -176,7 +183,7 @@ class MultiresMeshSource:
         """Unsharded: ``{str(segid): manifest key or None}`` (string keys, like the
         legacy source). Sharded: a list of manifests (``None`` where absent), in
         the order given, as CloudVolume returns."""
-        ids = _segid_list(segids)
+        ids = segid_list(segids)
         if self.reader is None:
             keys = {sid: self._key(f"{sid}.index") for sid in ids}
             there = self.store.exists_many(keys.values())
@@ -231,7 +238,7 @@ class MultiresMeshSource:
         raises :class:`MeshMissingError` (skipped with ``allow_missing``); an LOD
         outside ``-1 .. num_lods - 1`` or bad bytes raise :class:`MeshDecodeError`.
         """
-        ids = _segid_list(segids)
+        ids = segid_list(segids)
         manifests = self.get_manifests(ids)
         plans: dict[int, tuple[Manifest, int, np.ndarray]] = {}
         for sid in ids:
@@ -275,6 +282,62 @@ class MultiresMeshSource:
                 out[sid] = meshes if not concat else _concatenate(meshes, sid)
                 tick()
         return out
+
+    def get_bbox(self, bbox: Any, lod: int = 0) -> dict[int, Any]:
+        """``{segid: Mesh}`` at ``lod`` of every segid the spatial index finds in
+        ``bbox`` (nm), restricted to the fragments that touch the box."""
+        if self.spatial_index is None:
+            raise IndexError(f"{self._where(self.mesh_dir)} has no spatial index")
+        return self.get(sorted(self.spatial_index.query(bbox)), lod=lod, bbox=bbox)
+
+    def save(
+        self, segids: int | Iterable[int], filepath: Any = None, file_format: str = "ply",
+        lod: int = 0,
+    ) -> None:  # fmt: skip
+        """Write each segid's mesh at ``lod`` as ``ply``, ``obj`` or ``precomputed``:
+        to ``filepath`` (a path or binary file object) or ``{segid}.{fmt}``."""
+        from cloudvol.meshes.legacy import MESH_ENCODERS, write_file
+
+        if file_format not in MESH_ENCODERS:
+            raise ValueError(
+                f"file_format must be one of {sorted(MESH_ENCODERS)}, got {file_format!r}"
+            )
+        for sid, mesh in self.get(segids, lod=lod).items():
+            write_file(bytes(MESH_ENCODERS[file_format](mesh)), filepath, [sid], file_format)
+
+    def delete(self, segids: int | Iterable[int]) -> None:
+        """Remove the manifest and fragment files of each segid (unsharded only: a
+        shard file can only be rewritten whole)."""
+        if self.reader is not None:
+            raise UnsupportedFormatError(
+                f"{self._where(self.mesh_dir)}: meshes cannot be deleted from shard files; "
+                "rewrite the shards without them"
+            )
+        if self.meta is not None and self.meta.readonly:
+            raise ReadOnlyException(f"{self._where(self.mesh_dir)} is read-only")
+        ids = segid_list(segids)
+        self.store.delete_many([self._key(n) for sid in ids for n in (f"{sid}.index", str(sid))])
+
+    def put(self, meshes: Any, *args: Any, **kwargs: Any) -> None:
+        """Multi-resolution meshes are made by Igneous (octree, Draco per node); cloudvol,
+        like CloudVolume, writes only legacy meshes."""
+        raise UnsupportedFormatError(
+            f"{self._where(self.mesh_dir)}: writing multi-resolution meshes is not "
+            "supported; write legacy meshes (vol.mesh.meta.to_single_resolution()) or "
+            "build multi-resolution ones with Igneous"
+        )
+
+    def to_sharded(self, num_labels: int, **params: Any) -> None:
+        """Put a sharding spec into the mesh info (in memory; ``meta.commit_info``)."""
+        self._require_meta().to_sharded(num_labels, **params)
+
+    def to_unsharded(self) -> None:
+        self._require_meta().to_unsharded()
+
+    def _require_meta(self) -> Any:
+        if self.meta is None:
+            raise ValueError("this source was opened without its mesh directory metadata")
+        return self.meta
 
     def _fetch_fragments(
         self, plans: Mapping[int, tuple[Manifest, int, np.ndarray]]

@@ -437,13 +437,26 @@ def _is_number(value: Any) -> TypeGuard[float]:
     )
 
 
+def require_raw_fragments(spec: ShardingSpecification | None, where: str = "mesh/info") -> None:
+    """Sharded multi-resolution meshes need ``data_encoding: raw``: the minishard
+    index points at the manifest inside each item and fragments are read by byte
+    range, which per-item gzip would make impossible (Neuroglancer never
+    decompresses them). Raises :class:`InvalidInfoError` naming the field."""
+    if spec is not None and spec.data_encoding != "raw":
+        raise InvalidInfoError(
+            f"{where}: info field 'sharding.data_encoding' must be 'raw' for "
+            f"multi-resolution meshes, got {spec.data_encoding!r} (fragments are read by "
+            "byte range inside each item and are never decompressed)"
+        )
+
+
 def validate_multires_info(info: Mapping[str, Any], where: str = "mesh/info") -> MultiresMeshInfo:
     """Check a ``neuroglancer_multilod_draco`` info (``where`` names the file) and
     return its members; raises :class:`InvalidInfoError` naming the field.
 
-    A ``sharding`` spec must use ``data_encoding: raw``: the minishard index points
-    at the manifest inside each item and fragments are read by byte range, which
-    per-item gzip would make impossible (Neuroglancer never decompresses them)."""
+    A sharding spec's ``data_encoding`` is checked only when meshes are read
+    (:func:`require_raw_fragments`), so a layer whose info says ``gzip`` still opens
+    and can be switched back with ``to_unsharded``/``to_sharded``."""
 
     def fail(field: str, problem: str) -> InvalidInfoError:
         return InvalidInfoError(f"{where}: info field {field!r} {problem}")
@@ -473,13 +486,6 @@ def validate_multires_info(info: Mapping[str, Any], where: str = "mesh/info") ->
             spec = ShardingSpecification.from_dict(sharding)
         except (SpecViolation, TypeError, ValueError) as err:
             raise fail("sharding", f"is not a valid sharding specification: {err}") from None
-        if spec.data_encoding != "raw":
-            raise fail(
-                "sharding.data_encoding",
-                f"must be 'raw' for multi-resolution meshes, got {spec.data_encoding!r} "
-                "(fragments are read by byte range inside each item and are never "
-                "decompressed)",
-            )
     return MultiresMeshInfo(
         vertex_quantization_bits=int(bits),
         transform=tuple(float(v) for v in transform),

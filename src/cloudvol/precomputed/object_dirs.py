@@ -189,6 +189,14 @@ class MeshDirMetadata(ObjectDirMetadata):
     def mesh_path(self) -> str:
         return self.path
 
+    def to_sharded(self, num_labels: int, **params: Any) -> None:
+        """As for any directory, but multi-resolution meshes default to
+        ``data_encoding: raw`` (Neuroglancer reads their fragments by byte range and
+        never decompresses them; CloudVolume's default, gzip, would be unreadable)."""
+        if self.is_multires():
+            params.setdefault("data_encoding", "raw")
+        super().to_sharded(num_labels, **params)
+
     def is_multires(self) -> bool:
         return self.info.get("@type") == "neuroglancer_multilod_draco"
 

@@ -161,11 +161,12 @@ class CellGrid:
         return (int(counts[0]), int(counts[1]), int(counts[2]))
 
     def crop(self, bbox_nm: Bbox) -> Bbox | None:
-        """``bbox_nm`` cut to the layer bounds (float64, nm), or ``None`` if what is
-        left has no extent on some axis (such a box selects nothing)."""
+        """``bbox_nm`` cut to the layer bounds (float64, nm), or ``None`` if it lies
+        outside them. A box flat on an axis (a plane, a line, a point) is kept: it
+        selects what crosses it, as in CloudVolume."""
         lo = np.maximum(np.asarray(bbox_nm.minpt, dtype=np.float64), self.origin)
         hi = np.minimum(np.asarray(bbox_nm.maxpt, dtype=np.float64), self.limit)
-        if not np.all(hi > lo):
+        if not np.all(hi >= lo):
             return None
         return Bbox(lo.tolist(), hi.tolist(), dtype=np.float64, unit="nm")
 
@@ -179,11 +180,11 @@ class CellGrid:
         qlo = np.asarray(box.minpt) - self.origin
         qhi = np.asarray(box.maxpt) - self.origin
         chunk = self.chunk_size.astype(np.float64)
-        lo = np.floor(qlo / chunk).astype(np.int64)
-        hi = np.ceil(qhi / chunk).astype(np.int64)
         shape = np.asarray(self.shape)
-        lo = np.clip(lo, 0, shape)
-        hi = np.clip(hi, 0, shape)
+        lo = np.clip(np.floor(qlo / chunk).astype(np.int64), 0, np.maximum(shape - 1, 0))
+        hi = np.clip(np.ceil(qhi / chunk).astype(np.int64), 0, shape)
+        # A flat axis reaches the one cell holding it (the last one at the far bound).
+        hi = np.where(qhi == qlo, np.minimum(lo + 1, shape), hi)
         if not np.all(hi > lo):
             return None
         return lo, hi

@@ -7,6 +7,8 @@ Skeletons are decoded with the directory info's ``vertex_attributes`` and
 from __future__ import annotations
 
 import builtins
+import copy
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +21,7 @@ from cloudvol.exceptions import (
 from cloudvol.geometry.skeleton import Skeleton
 from cloudvol.meshes.common import ObjectSource, segid_list, spatial_index_of
 from cloudvol.precomputed.object_dirs import SkeletonDirMetadata
+from cloudvol.precomputed.skeleton_format import validate_skeleton_info
 from cloudvol.storage.base import PutOptions
 
 __all__ = ["PrecomputedSkeletonSource"]
@@ -40,6 +43,7 @@ class PrecomputedSkeletonSource(ObjectSource):
         sql_url: str | None = None,
     ) -> None:
         self.meta = meta
+        self.opened_info = copy.deepcopy(meta.info)
         self.compress = compress
         self.cdn_cache = cdn_cache
         self.progress = progress
@@ -62,21 +66,30 @@ class PrecomputedSkeletonSource(ObjectSource):
         found = self.meta.store.get_many(keys.values())
         return {segid: found.get(key) for segid, key in keys.items()}
 
+    def _home(self, segid: int) -> str:
+        """The file that holds (or would hold) ``segid``'s skeleton."""
+        if self.reader is None:
+            return self._where(segid)
+        return f"{self.meta.layerpath}/{self.reader.get_filename(segid)} (segid {segid})"
+
     def get(
         self, segids: Any, allow_missing: bool = False
     ) -> Skeleton | builtins.list[Skeleton] | None:
-        """The skeleton of one segid, or a list for a list of segids, in nm.
+        """The skeleton of one segid, or a list (in request order) for a list of
+        segids, in nm.
 
         A missing skeleton raises :class:`SkeletonDecodeError` (unsharded) or
-        :class:`EmptyFileException` (sharded), as CloudVolume does, unless
-        ``allow_missing`` (unsharded only) skips it.
+        :class:`EmptyFileException` (sharded), as CloudVolume does, naming the file
+        that should hold it; ``allow_missing`` skips it instead.
         """
         single = isinstance(segids, (int, float, np.integer))
         ids = [int(segids)] if single else segid_list(segids)
+        info_where = f"{self.meta.layerpath}/info"
+        validate_skeleton_info(self.meta.info, where=info_where)
         found = self._fetch(ids)
         missing = [segid for segid in ids if found[segid] is None]
-        if missing and (self.reader is not None or not allow_missing):
-            names = ", ".join(self._where(s) for s in missing)
+        if missing and not allow_missing:
+            names = ", ".join(self._home(s) for s in missing)
             if self.reader is not None:
                 raise EmptyFileException(f"skeleton(s) missing: {names}")
             raise SkeletonDecodeError(f"File(s) do not exist: {names}")
@@ -90,7 +103,7 @@ class PrecomputedSkeletonSource(ObjectSource):
             try:
                 skel = Skeleton.from_precomputed(data, segid=segid, vertex_attributes=attributes)
             except SkeletonDecodeError as err:
-                raise SkeletonDecodeError(f"{self._where(segid)}: {err}") from None
+                raise SkeletonDecodeError(f"{self._home(segid)}: {err}") from None
             skel.transform = transform
             skeletons.append(skel.physical_space())
         if not single:
@@ -99,7 +112,8 @@ class PrecomputedSkeletonSource(ObjectSource):
 
     def list(self) -> np.ndarray:
         """Every segid with a skeleton, ascending, in the layer's dtype: from the
-        spatial index when there is one, else by listing the directory."""
+        spatial index when there is one; else, sharded, from Igneous' ``*.labels``
+        files or failing those the shard indexes; else from the directory listing."""
         layer = self.meta.meta
         dtype = layer.dtype
         if self.spatial_index is not None:
@@ -107,23 +121,19 @@ class PrecomputedSkeletonSource(ObjectSource):
             labels: Iterable[int] = self.spatial_index.query(
                 layer.bounds(mip) * layer.resolution(mip)
             )
-        elif self.reader is not None:
-            names = [k for k in self.meta.store.list(self.path + "/") if k.endswith(".shard")]
-            found: set[int] = set()
-            for key in names:
-                found.update(
-                    int(x) for x in self.reader.list_labels(key.rsplit("/", 1)[-1], self.path)
-                )
-            labels = found
-        else:
-            labels = (
-                int(name)
-                for key in self.meta.store.list(self.path + "/", flat=True)
-                if (name := key.rsplit("/", 1)[-1]).isdigit()
-            )
-        out = np.fromiter(labels, dtype=dtype)
-        out.sort()
-        return out
+            return np.sort(np.fromiter(labels, dtype=dtype))
+        names = [k.rsplit("/", 1)[-1] for k in self.meta.store.list(self.path + "/", flat=True)]
+        if self.reader is not None:
+            listed = [n for n in names if n.endswith(".labels")]
+            if listed:
+                found = self.meta.store.get_many([self.meta.join(n) for n in listed])
+                arrays = [np.asarray(json.loads(d), dtype=np.uint64) for d in found.values() if d]
+                out = np.concatenate(arrays) if arrays else np.zeros(0, np.uint64)
+            else:
+                shards = [n for n in names if n.endswith(".shard")]
+                out = self.reader.labels_in_shards(shards, self.path)
+            return np.sort(out.astype(dtype, copy=False))
+        return np.sort(np.fromiter((int(n) for n in names if n.isdigit()), dtype=dtype))
 
     def get_bbox(self, bbox: Any) -> builtins.list[Skeleton]:
         """The skeletons of every segid the spatial index finds in ``bbox`` (nm)."""
@@ -191,15 +201,12 @@ class PrecomputedSkeletonSource(ObjectSource):
 def open_skeleton_source(
     previous: Any, layer_meta: Any, **options: Any
 ) -> PrecomputedSkeletonSource:  # fmt: skip
-    """``vol.skeleton``: ``previous`` while it still matches its directory info,
-    else a source rebuilt over the same directory metadata (after ``to_sharded``
-    or ``to_unsharded`` changed the storage layout, as CloudVolume swaps classes)."""
+    """``vol.skeleton``: ``previous`` while its directory info is unchanged, else a
+    source rebuilt over the same directory metadata (after ``to_sharded``,
+    ``to_unsharded`` or any other edit of the info; CloudVolume swaps classes)."""
     dir_meta = getattr(previous, "meta", None)
     if not isinstance(dir_meta, SkeletonDirMetadata) or dir_meta.meta is not layer_meta:
         dir_meta = SkeletonDirMetadata(layer_meta, readonly=bool(layer_meta.redirected_from))
-    elif (
-        isinstance(previous, PrecomputedSkeletonSource)
-        and (previous.reader is not None) == dir_meta.is_sharded()
-    ):
+    elif isinstance(previous, PrecomputedSkeletonSource) and previous.is_current():
         return previous
     return PrecomputedSkeletonSource(dir_meta, **options)

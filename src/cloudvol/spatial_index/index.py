@@ -218,8 +218,8 @@ class SpatialIndex:
     def query(self, bbox_nm: Any, allow_missing: bool = False) -> set[int]:
         """Segment ids whose recorded box overlaps ``bbox_nm`` (nm, x, y, z).
 
-        The box is cut to the layer bounds; a box with no extent left on some axis
-        selects nothing. "Overlaps" is ``Bbox.intersects`` (boxes that only share a
+        The box is cut to the layer bounds; a flat box (e.g. one z plane) selects
+        what crosses it. "Overlaps" is ``Bbox.intersects`` (boxes that only share a
         face do not count) except that a recorded box flat on an axis counts when it
         lies on the query's low face (see
         :func:`cloudvol.precomputed.spatial_index.overlaps`). Only the cells the box

@@ -32,6 +32,7 @@ import os
 import re
 import sqlite3
 import urllib.parse
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +135,7 @@ def parse_db_url(url: str) -> DatabaseURL:
     match = _USERINFO.match(url)
     userinfo = match.group(2) if match else None
     rest = url[match.end() :] if match else url[len("mysql://") :]
+    rest = rest.split("?", 1)[0].split("#", 1)[0]  # options may hold secrets: dropped
     host_port, _, database = rest.partition("/")
     username = password = None
     if userinfo is not None:
@@ -267,9 +269,9 @@ class IndexDatabase:
     def __init__(self, url: str | DatabaseURL) -> None:
         self._url = url if isinstance(url, DatabaseURL) else parse_db_url(url)
         self._dialect = _SQLITE if self._url.scheme == SQLITE else _MYSQL
-        if self._url.scheme == MYSQL:
-            _mysql_driver()  # fail now, with the install hint, not on first query
-        elif not self._url.path:
+        # A MySQL driver is imported on first use (with an install hint if missing),
+        # so a volume opened with a mysql:// index still reads meshes without one.
+        if self._url.scheme == SQLITE and not self._url.path:
             raise ValueError("sqlite:// spatial index URL has no file path")
 
     @property
@@ -346,13 +348,47 @@ class IndexDatabase:
 
         ``filename`` is a cell's base name. Builds the lookup indexes afterwards
         when ``create_indices`` (faster than maintaining them row by row). Returns
-        the number of (label, cell) rows written.
+        the number of (label, cell) rows written. The old tables stay until the new
+        ones are complete, so a failure part-way (a missing cell, a driver error)
+        leaves the database as it was: SQLite builds a new file beside the old one
+        and renames it over it; MySQL builds ``*_building`` tables and renames them.
         """
+        if self._url.scheme != SQLITE:
+            return self._load(cells, create_indices, batch_cells, suffix="_building")
+        target = self._url.path
+        staging = f"{target}.{uuid.uuid4().hex[:12]}.building"
+        try:
+            rows = IndexDatabase(DatabaseURL(SQLITE, staging))._load(
+                cells, create_indices, batch_cells, suffix=""
+            )
+            os.replace(staging, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(staging)
+        return rows
+
+    def _load(
+        self,
+        cells: Iterable[tuple[str, np.ndarray]],
+        create_indices: bool,
+        batch_cells: int,
+        suffix: str,
+    ) -> int:
+        """Create the tables (named with ``suffix``) and fill them; a non-empty
+        ``suffix`` renames them over the live tables once complete (MySQL)."""
         d = self._dialect
+
+        def tables(statement: str) -> str:
+            if not suffix:
+                return statement
+            return statement.replace("index_files", "index_files" + suffix).replace(
+                "file_lookup", "file_lookup" + suffix
+            )
+
         rows_written = 0
         with self._cursor(writable=True) as cur:
             if self._url.scheme == SQLITE:
-                # Bulk load without a rollback journal; restored before returning.
+                # A fresh staging file: no rollback journal needed while loading.
                 cur.execute("PRAGMA journal_mode = MEMORY")
                 cur.execute("PRAGMA synchronous = OFF")
             else:
@@ -365,13 +401,13 @@ class IndexDatabase:
                     f"CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8 COLLATE utf8_bin"
                 )
                 cur.execute(f"USE {name}")
-            cur.execute("DROP TABLE IF EXISTS file_lookup")
-            cur.execute("DROP TABLE IF EXISTS index_files")
+            cur.execute(tables("DROP TABLE IF EXISTS file_lookup"))
+            cur.execute(tables("DROP TABLE IF EXISTS index_files"))
             for statement in d.schema:
-                cur.execute(statement)
+                cur.execute(tables(statement))
 
-            files_sql = f"INSERT INTO index_files(id, filename) VALUES ({d.bind}, {d.bind})"
-            lookup_sql = f"INSERT INTO file_lookup(label, fid) VALUES ({d.bind}, {d.bind})"
+            files_sql = tables(f"INSERT INTO index_files(id, filename) VALUES ({d.bind}, {d.bind})")
+            lookup_sql = tables(f"INSERT INTO file_lookup(label, fid) VALUES ({d.bind}, {d.bind})")
             batch: list[tuple[int, str]] = []
             lookups: list[tuple[int, int]] = []
 
@@ -395,7 +431,13 @@ class IndexDatabase:
             flush()
             if create_indices:
                 for statement in d.indices:
-                    cur.execute(statement)
+                    cur.execute(tables(statement))
+            if suffix:
+                cur.execute("DROP TABLE IF EXISTS file_lookup, index_files")
+                cur.execute(
+                    f"RENAME TABLE index_files{suffix} TO index_files, "
+                    f"file_lookup{suffix} TO file_lookup"
+                )
             cur.commit()
             if self._url.scheme == SQLITE:
                 cur.execute("PRAGMA journal_mode = DELETE")
@@ -459,6 +501,11 @@ class IndexDatabase:
     def _labels_array(values: list[int]) -> np.ndarray:
         if not values:
             return np.zeros(0, dtype=np.uint64)
-        # int64 -> uint64 undoes SQLite's two's complement storage of big ids.
-        arr = np.array(values, dtype=np.int64) if min(values) < 0 else np.array(values)
-        return np.unique(arr.astype(np.uint64))
+        # SQLite returns ids >= 2**63 as negative int64 (two's complement); MySQL's
+        # BIGINT UNSIGNED returns them as large Python ints, which np.array would
+        # turn into float64 and round.
+        if min(values) < 0:
+            arr = np.array(values, dtype=np.int64).view(np.uint64)
+        else:
+            arr = np.array(values, dtype=np.uint64)
+        return np.unique(arr)

@@ -172,15 +172,26 @@ class ShardReader:
 
     def list_labels(self, filename: str, path: str = "", size: bool = False) -> Any:
         """Labels in one shard file (ascending), or ``[(label, size)]`` largest first."""
-        reader = self._reader(path)
-        key = f"{reader.directory}/{filename}" if reader.directory else filename
-        minis = range(1 << self.spec.minishard_bits)
-        pairs = [(key, m) for m in minis]
-        indexes = reader.minishard_indexes(pairs, lambda k: f"label {k}", {p: 0 for p in pairs})
-        found = [msi for msi in indexes.values() if msi is not None]
+        found = self._minishard_indexes([filename], path)
         if not size:
             if not found:
                 return np.zeros((0,), dtype=np.uint64)
             return np.sort(np.concatenate([msi.ids for msi in found]))
         rows = [(int(k), int(s)) for msi in found for k, s in zip(msi.ids, msi.sizes, strict=True)]
         return sorted(rows, key=lambda row: row[1], reverse=True)
+
+    def labels_in_shards(self, filenames: Iterable[str], path: str = "") -> np.ndarray:
+        """Every label in the shard files ``filenames`` (ascending): the indexes of all
+        of them are fetched in two batched rounds, not file by file."""
+        found = self._minishard_indexes(list(filenames), path)
+        if not found:
+            return np.zeros((0,), dtype=np.uint64)
+        return np.sort(np.concatenate([msi.ids for msi in found]))
+
+    def _minishard_indexes(self, filenames: list[str], path: str) -> list[Any]:
+        """The non-empty minishard indexes of the shard files ``filenames``."""
+        reader = self._reader(path)
+        keys = [f"{reader.directory}/{n}" if reader.directory else n for n in filenames]
+        pairs = [(key, m) for key in keys for m in range(1 << self.spec.minishard_bits)]
+        indexes = reader.minishard_indexes(pairs, lambda k: f"label {k}", {p: 0 for p in pairs})
+        return [msi for msi in indexes.values() if msi is not None]
