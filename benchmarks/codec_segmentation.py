@@ -478,6 +478,47 @@ def _labels_workload(ctx: BenchContext, name: str, encoding: str) -> WorkloadRes
     return result
 
 
+def _unique_workload(ctx: BenchContext, name: str, encoding: str) -> WorkloadResult:
+    """``vol.unique()`` of the whole layer, the volume-level path users call: each
+    tool schedules the per-chunk label listing its own way."""
+    src = source(ctx)
+    layer = ctx.scratch / f"unique-{encoding}"
+    if not (layer / "info").exists():
+        from cloudvol import CloudVolume as Writer
+
+        info = Writer.create_new_info(
+            1, "segmentation", "uint64", encoding, (8, 8, 8), (0, 0, 0), (src.side,) * 3,
+            chunk_size=(CHUNK,) * 3, compressed_segmentation_block_size=BLOCK,
+        )  # fmt: skip
+        writer = Writer(f"file://{layer}", info=info, compress=False)
+        writer.commit_info()
+        writer[:, :, :] = src.vol
+    expected = set(np.unique(src.vol).tolist())
+    result = WorkloadResult(name, f"vol.unique() of the whole layer, {_label(encoding, src)}",
+                            src.vol.nbytes)  # fmt: skip
+    ctx.log(f"\n## {name}: {result.description}")
+    for tool in ctx.tools:
+
+        def timed(tool: str = tool) -> Timing:
+            if tool == "cloudvol":
+                from cloudvol import CloudVolume
+            elif tool == "cloud-volume":
+                from cloudvolume import CloudVolume  # type: ignore[no-redef]
+            else:
+                raise NotApplicable(f"{tool} has no vol.unique()")
+            vol = CloudVolume(f"file://{layer}", progress=False)
+
+            def check(got: Any) -> None:
+                if {int(v) for v in got} != expected:
+                    raise WrongResult(f"{tool}: unique() differs from np.unique")
+
+            return best_of(ctx.repeat, lambda: vol.unique(np.s_[:, :, :]), None, check)
+
+        result.results[tool] = measure(tool, src.vol.nbytes, timed, ctx.log)
+    result.notes.append("layer written uncompressed on the scratch dir; MB/s of voxel bytes")
+    return result
+
+
 def _workloads() -> dict[str, Callable[[BenchContext], WorkloadResult]]:
     out: dict[str, Callable[[BenchContext], WorkloadResult]] = {}
     for short, encoding in (("cseg", CSEG), ("compresso", "compresso"), ("crackle", "crackle")):
@@ -497,6 +538,9 @@ def _workloads() -> dict[str, Callable[[BenchContext], WorkloadResult]]:
             )
         out[f"labels-{short}"] = functools.partial(
             _labels_workload, name=f"labels-{short}", encoding=encoding
+        )
+        out[f"unique-{short}"] = functools.partial(
+            _unique_workload, name=f"unique-{short}", encoding=encoding
         )
     return out
 

@@ -12,15 +12,18 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKLOADS = (
-    "encode-cseg", "decode-cseg", "decode-cseg-into", "labels-cseg",
-    "encode-compresso", "decode-compresso", "labels-compresso",
-    "encode-crackle", "decode-crackle", "decode-crackle-cv", "labels-crackle",
+    "encode-cseg", "decode-cseg", "decode-cseg-into", "labels-cseg", "unique-cseg",
+    "encode-compresso", "decode-compresso", "labels-compresso", "unique-compresso",
+    "encode-crackle", "decode-crackle", "decode-crackle-cv", "labels-crackle", "unique-crackle",
 )  # fmt: skip
 TOOLS = ("cloudvol", "cloud-volume", "tensorstore", "reference")
 
 
 def not_applicable(workload: str, tool: str) -> bool:
-    """tensorstore knows compressed_segmentation only, and lists no labels."""
+    """tensorstore knows compressed_segmentation only, and lists no labels; no tool but
+    cloudvol and cloud-volume has vol.unique()."""
+    if workload.startswith("unique"):
+        return tool in ("tensorstore", "reference")
     return tool == "tensorstore" and (workload.startswith("labels") or "cseg" not in workload)
 
 

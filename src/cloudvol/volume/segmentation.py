@@ -58,9 +58,12 @@ def unique_labels(
         with lock:
             found.append(labels)
 
-    visit_chunks(
-        store, plan, visit, int(np.prod(stop - start)) * layer.dtype.itemsize, options.batch_size
-    )
+    # Listing a chunk's labels costs a small fraction of decoding it, so the voxel
+    # count overstates the work: with a label-listing codec, let the first chunks'
+    # timing decide whether worker threads pay (see run_per_chunk).
+    voxel_bytes = int(np.prod(stop - start)) * layer.dtype.itemsize
+    work_hint = 0 if list_labels is not None else voxel_bytes
+    visit_chunks(store, plan, visit, work_hint, options.batch_size)
     if not found:
         return set()
     return {
