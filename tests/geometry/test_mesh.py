@@ -125,9 +125,16 @@ def test_consolidate_matches_cloudvolume():
     assert result.segid == 4
 
 
-def test_consolidate_of_flat_faces_matches_cloudvolume():
-    ours, theirs = both([[1, 0, 0], [0, 0, 0], [1, 0, 0]], [2, 1, 0, 1])
-    assert_same(ours.consolidate(), theirs.consolidate())
+def test_consolidate_regroups_flat_faces_into_triangles():
+    # CloudVolume's np.unique(axis=0) of a 1-D face list reduces it to [0 1 2 3]
+    vertices = [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [1, 0, 0]]
+    flat = Mesh(vertices, [0, 1, 2, 4, 3, 2, 0, 1, 2], segid=6).consolidate()
+    grouped = Mesh(vertices, [[0, 1, 2], [4, 3, 2], [0, 1, 2]], segid=6).consolidate()
+    assert flat == grouped
+    np.testing.assert_array_equal(flat.faces, [[0, 2, 1], [2, 3, 1]])
+    np.testing.assert_array_equal(flat.vertices, [[0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 0]])
+    with pytest.raises(ValueError, match="mesh 6: its 4 face indices are not a multiple of 3"):
+        Mesh(vertices, [2, 1, 0, 1], segid=6).consolidate()
 
 
 def test_consolidate_drops_normals_and_handles_empty():
@@ -181,6 +188,17 @@ def test_concatenate_keeps_normals_only_when_all_have_them():
     b = Mesh([[0, 0, 1]], [[0, 0, 0]], normals=[[0, 0, 1]])
     assert Mesh.concatenate(a, b).normals.shape == (6, 3)
     assert Mesh.concatenate(a, Mesh([[0, 0, 1]], [[0, 0, 0]])).normals.shape == (0, 3)
+
+
+def test_concatenate_flattens_mixed_encoding_lists():
+    a = Mesh(SQUARE_V, SQUARE_F, encoding_type="draco")
+    b = Mesh(SQUARE_V, SQUARE_F, encoding_type="precomputed")
+    c = Mesh(SQUARE_V, SQUARE_F, encoding_type="ply")
+    mixed = Mesh.concatenate(a, b)
+    again = Mesh.concatenate(mixed, c, a)
+    assert again.encoding_type == ["draco", "precomputed", "ply"]
+    assert len(again) == 20 and again.faces.shape == (12, 3)
+    assert Mesh.concatenate(mixed, mixed).encoding_type == ["draco", "precomputed"]
 
 
 def test_concatenate_mixed_encodings_and_nothing():
@@ -283,6 +301,26 @@ def test_crop_keeps_faces_fully_inside_and_remaps():
     np.testing.assert_array_equal(result.faces, [[0, 1, 2], [1, 3, 2]])
     assert mesh.crop(cloudvolume.Bbox((0, 0, 0), (1, 1, 1))) == result
     assert mesh.crop([0, 0, 0, 1, 1, 1]) == result
+
+
+def test_crop_accepts_float_lists_pairs_and_arrays():
+    # vertices 0, 1 and 4 lie on y = 0; 2 and 3 at y = 1
+    mesh = Mesh([[0.5, 0, 0], [1, 0, 0], [0.5, 1, 0], [1, 1, 0], [0.75, 0, 0]], SQUARE_F)
+    expected = mesh.crop(Bbox((0.1, 0.0, 0.0), (1.0, 0.0, 0.0), dtype=np.float64))
+    np.testing.assert_array_equal(expected.vertices, [[0.5, 0, 0], [1, 0, 0], [0.75, 0, 0]])
+    for box in (
+        [0.1, 0.0, 0.0, 1.0, 0.0, 0.0],
+        (0.1, 0, 0, 1, 0, 0),
+        np.array([0.1, 0, 0, 1, 0, 0], np.float32),
+        ([0.1, 0, 0], [1, 0, 0]),
+        np.array([[0.1, 0, 0], [1, 0, 0]]),
+    ):
+        assert mesh.crop(box) == expected
+    # the upper corner is inclusive even for a float corner that is a vertex
+    assert len(mesh.crop([0.1, 0.1, 0.1, 1, 1, 1])) == 0
+    assert len(mesh.crop([0.5, 1.0, 0.0, 1.0, 1.0, 0.0])) == 2
+    with pytest.raises(ValueError, match=r"got shape \(2, 2\)"):
+        mesh.crop([[0, 0], [1, 1]])
 
 
 def test_crop_carries_per_vertex_normals():

@@ -68,13 +68,29 @@ def test_precomputed_empty_round_trip():
         (b"\x01\x00", "shorter than its 4-byte vertex count"),
         ((5).to_bytes(4, "little") + b"\x00" * 48, "header says 5 vertices"),
         (tetra().to_precomputed()[:-2], "not a multiple of 12"),
-        (Mesh(TETRA_V, [[0, 1, 4]]).to_precomputed(), "refers to vertex 4 but there are only 4"),
+        (
+            (4).to_bytes(4, "little")
+            + np.asarray(TETRA_V, "<f4").tobytes()
+            + np.asarray([0, 1, 4], "<u4").tobytes(),
+            "refers to vertex 4 but there are only 4",
+        ),
     ],
 )
 def test_precomputed_malformed_names_segid_and_problem(data, message):
     with pytest.raises(MeshDecodeError, match="segid 123") as info:
         Mesh.from_precomputed(data, segid=123)
     assert message in str(info.value)
+
+
+def test_precomputed_encoder_rejects_partial_triangles_and_missing_vertices():
+    with pytest.raises(EncodingError, match="segid 12: 4 face indices is not a multiple of 3"):
+        Mesh(TETRA_V, [0, 1, 2, 3], segid=12).to_precomputed()
+    with pytest.raises(EncodingError, match="segid 12: triangle 1 refers to vertex 4 but"):
+        Mesh(TETRA_V, [[0, 1, 2], [0, 1, 4]], segid=12).to_precomputed()
+    with pytest.raises(EncodingError, match="refers to vertex -1"):
+        mesh_files.encode_precomputed(TETRA_V, np.array([[0, 1, -1]]))
+    # flat faces that are whole triangles encode like their (M, 3) form
+    assert Mesh(TETRA_V, [0, 1, 2]).to_precomputed() == Mesh(TETRA_V, [[0, 1, 2]]).to_precomputed()
 
 
 def test_precomputed_large_round_trip_is_fast():
@@ -311,6 +327,17 @@ def test_obj_malformed_names_segid_and_line(text, message):
     with pytest.raises(MeshDecodeError, match="segid 31") as info:
         Mesh.from_obj(text, segid=31)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_obj_with_a_byte_order_mark(as_bytes):
+    text = "\ufeffv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
+    mesh = Mesh.from_obj(text.encode("utf-8") if as_bytes else text, segid=2)
+    np.testing.assert_array_equal(mesh.vertices, [[0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(mesh.faces, [[0, 1, 2]])
+    # the line parser (taken for indented lines) skips it too
+    slow = Mesh.from_obj(text.replace("f 1", " f 1").encode("utf-8"))
+    np.testing.assert_array_equal(slow.faces, [[0, 1, 2]])
 
 
 def test_flat_faces_of_bad_length_cannot_be_encoded():

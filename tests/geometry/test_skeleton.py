@@ -344,9 +344,9 @@ def test_simple_merge_skips_empties_and_converts_space():
     b = Skeleton([[0, 0, 0], [10, 0, 0]], [[0, 1]], space="physical")
     b.transform = np.diag([2, 2, 2, 1])
     merged = Skeleton.simple_merge([Skeleton(), a, Skeleton([[5, 5, 5]]), b])
-    np.testing.assert_array_equal(merged.vertices[:, 0], [0, 1, 0, 5])
-    np.testing.assert_array_equal(merged.edges, [[0, 1], [2, 3]])
-    assert merged.id == 1 and merged.radius.shape == (4,)
+    np.testing.assert_array_equal(merged.vertices[:, 0], [0, 1, 5, 0, 5])
+    np.testing.assert_array_equal(merged.edges, [[0, 1], [3, 4]])
+    assert merged.id == 1 and merged.radius.shape == (5,)
     assert Skeleton.simple_merge([]).empty()
 
 
@@ -420,6 +420,19 @@ def test_equivalent_matches_osteoid(seed):
     rewired.edges = rewired.edges[1:]
     assert not Skeleton.equivalent(ours, rewired)
     assert Skeleton.equivalent(Skeleton(), Skeleton())
+
+
+def test_equivalent_tolerates_a_vertex_moved_by_less_than_1e_7():
+    skel = Skeleton([[0.01, 0, 0], [0.5, 0, 0], [0.5, 0.25, 0]], [[0, 1], [1, 2]], segid=1)
+    skel.radius[:] = [1, 2, 3]
+    nudged = skel.clone()
+    nudged.vertices[0, 0] += np.float32(6e-8)
+    assert nudged.vertices[0, 0] != skel.vertices[0, 0]
+    # osteoid accepts the positions within 1e-7 but then looks attributes up by exact
+    # position and raises KeyError here
+    assert Skeleton.equivalent(skel, nudged)
+    nudged.vertices[0, 0] += np.float32(1e-7)
+    assert not Skeleton.equivalent(skel, nudged)
 
 
 def test_equivalent_compares_edge_positions_not_just_graph_shape():

@@ -167,7 +167,13 @@ def test_empty_skeleton_round_trips():
         (hand_encoded(VERTS, EDGES)[:-4], "need 60 bytes"),
         (hand_encoded(VERTS, [[0, 1], [1, 3]]), "refers to a vertex >= 3"),
         (hand_encoded(VERTS, EDGES, b"\x00" * 14), "need 15"),
-        (hand_encoded(VERTS, EDGES, b"\x00" * 16), "need 15"),
+        (hand_encoded(VERTS, EDGES, b"\x00" * 11), "need 15"),
+        (
+            hand_encoded(VERTS, EDGES, b"\x00" * 16),
+            "trailing bytes after the last vertex attribute: the attributes "
+            "[radius(float32×1), vertex_types(uint8×1)] of 3 vertices end at byte 75 but "
+            "the file has 76 (1 more)",
+        ),
     ],
 )
 def test_decode_errors_name_segid_and_file(buf, message):
@@ -175,6 +181,27 @@ def test_decode_errors_name_segid_and_file(buf, message):
         decode_skeleton(buf, None, segid=1234, where="file:///tmp/skeletons/1234")
     assert message in str(err.value)
     assert "1234" in str(err.value) and "file:///tmp/skeletons/1234" in str(err.value)
+
+
+@pytest.mark.parametrize("specs", [None, [RADIUS, TYPES], [RADIUS, {**TYPES, "data_type": "u1"}]])
+def test_decode_radius_only_file_with_default_attributes(specs):
+    radius = np.float32([1.5, 2, 3])
+    buf = hand_encoded(VERTS, EDGES, radius.tobytes())
+    _, _, attrs = decode_skeleton(buf, specs)
+    assert list(attrs) == ["radius", "vertex_types"]
+    np.testing.assert_array_equal(attrs["radius"], radius)
+    np.testing.assert_array_equal(attrs["vertex_types"], [0, 0, 0])
+    assert attrs["vertex_types"].dtype == np.uint8
+    # osteoid reads the radii too (its vertex_types comes back empty)
+    theirs = osteoid.Skeleton.from_precomputed(buf, vertex_attributes=specs)
+    np.testing.assert_array_equal(theirs.radius, radius)
+
+
+def test_decode_radius_only_rule_needs_the_default_attributes():
+    custom = [RADIUS, {"id": "flag", "data_type": "uint8", "num_components": 1}]
+    buf = hand_encoded(VERTS, EDGES, np.float32([1, 2, 3]).tobytes())
+    with pytest.raises(SkeletonDecodeError, match="need 15"):
+        decode_skeleton(buf, custom, segid=3)
 
 
 def test_decode_with_custom_attributes_checks_their_total_length():
@@ -189,6 +216,7 @@ def test_decode_with_custom_attributes_checks_their_total_length():
     ("vertices", "edges", "attributes", "message"),
     [
         (VERTS, [[0, 3]], [], "refers to vertex 3"),
+        (VERTS, np.array([[0, 1], [-2, 1]]), [], "refers to vertex -2 but there are only 3"),
         (VERTS[:, :2], EDGES, [], "N×3"),
         (VERTS, [0, 1, 2], [], "M×2"),
         (VERTS, EDGES, [(RADIUS, np.zeros(2))], "'radius'"),

@@ -114,6 +114,38 @@ def test_same_form_ignores_vertex_order_only():
     assert not graph.same_form((v, e, [r]), (v, [[0, 1], [0, 2]], [r]))
 
 
+def test_same_form_matches_positions_within_the_tolerance():
+    # two vertices share x; moving one along x by 5e-8 swaps their (x, y, z) order
+    v = np.array([[0, 0, 0.25], [0, 0.5, 0], [0.125, 0.125, 0]], np.float32)
+    e = np.array([[0, 1], [1, 2]])
+    r = np.array([1, 2, 3], np.float32)
+    moved = v.copy()
+    moved[0, 0] += np.float32(5e-8)
+    assert graph.same_form((v, e, [r]), (moved, e, [r]))
+    order = [2, 0, 1]
+    inverse = np.argsort(order)
+    assert graph.same_form((v, e, [r]), (moved[order], inverse[e][:, ::-1], [r[order]]))
+    # edges and attributes still go through the matching
+    assert not graph.same_form((v, e, [r]), (moved, [[0, 1], [0, 2]], [r]))
+    assert not graph.same_form((v, e, [r]), (moved, e, [r[[1, 0, 2]]]))
+    far = v.copy()
+    far[0, 0] += np.float32(2e-7)
+    assert not graph.same_form((v, e, [r]), (far, e, [r]))
+
+
+def test_same_form_with_repeated_positions_and_match_positions():
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 0, 0]], np.float32)
+    e = np.array([[0, 1], [1, 2]])
+    assert graph.same_form((v, e, []), (v[[2, 1, 0]], e, []))
+    assert not graph.same_form((v, e, []), (v[[0, 1, 1]], e, []))
+    rows = np.array([[0.1, 0, 0], [0.2, 0, 0]], np.float32)
+    others = rows[::-1] + np.float32(3e-8)
+    np.testing.assert_array_equal(graph.match_positions(rows, others, 1e-7), [1, 0])
+    assert graph.match_positions(rows, others, 1e-8) is None
+    assert graph.match_positions(rows, rows[[0, 0]], 1e-7) is None
+    np.testing.assert_array_equal(graph.exact_partners(rows, others - np.float32(3e-8)), [1, 0])
+
+
 def test_hundred_thousand_vertices_shuffled_chain():
     n = 100_000
     order = np.random.default_rng(0).permutation(n)

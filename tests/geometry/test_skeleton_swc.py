@@ -114,6 +114,12 @@ def test_reads_messy_tracer_output():
     assert skel.id == 3 and len(skel.components()) == 2
 
 
+def test_nan_and_na_radii_read_as_minus_one():
+    text = "1 1 0 0 0 nan -1\n2 3 1 0 0 NaN 1\n3 3 2 0 0 NA 2\n4 3 3 0 0 -nan 3\n5 3 4 0 0 2 4\n"
+    np.testing.assert_array_equal(parse_swc(text).radii, [-1, -1, -1, -1, 2])
+    assert not np.isnan(Skeleton.from_swc(text).radius).any()
+
+
 def test_comments_only_and_empty_text_give_an_empty_skeleton():
     for text in ("", "# only\n# comments\n", "\n\n"):
         skel = Skeleton.from_swc(text)

@@ -105,7 +105,7 @@ def test_get_bbox_returns_the_objects_the_index_finds(tmp_path: Path) -> None:
     assert expected, "the random layout should put some objects in the box"
     from cloudvol.lib import Bbox
 
-    found = vol.mesh.get_bbox(Bbox(box[0], box[1]))
+    found = vol.mesh.get_by_bbox(Bbox(box[0], box[1]))
     assert sorted(found) == expected
     assert all(np.array_equal(found[s].vertices, meshes[s].vertices) for s in expected)
     assert sorted(int(s.id) for s in vol.skeleton.get_bbox(Bbox(box[0], box[1]))) == expected

@@ -17,14 +17,14 @@ import numpy as np
 import numpy.typing as npt
 
 from cloudvol.geometry import mesh_files
-from cloudvol.lib import Bbox
+from cloudvol.lib import Bbox, Vec
 
 if TYPE_CHECKING:
     import trimesh as trimesh_module
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["Mesh", "is_draco_chunk_aligned", "unique_rows"]
+__all__ = ["Mesh", "crop_bounds", "is_draco_chunk_aligned", "unique_row_index", "unique_rows"]
 
 _VIEWER_HINT = "pip install 'cloudvol[viewer]'"
 
@@ -63,31 +63,95 @@ def _sortable_key(column: npt.NDArray[Any]) -> npt.NDArray[np.uint64] | None:
     return None
 
 
+def _unique_rows_full(
+    rows: npt.NDArray[Any],
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """``(unique rows, first occurrence of each, inverse, counts)``; see
+    :func:`unique_row_index`."""
+    keys = [_sortable_key(rows[:, j]) for j in range(rows.shape[1])] if rows.size else []
+    known = [key for key in keys if key is not None]
+    if not known or len(known) < len(keys) or (rows.dtype.kind == "f" and np.isnan(rows).any()):
+        # np.unique itself (without return_index, whose stable sort would order NaN rows
+        # differently); the first occurrences then come from the inverse.
+        unique, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(-1)
+        first = np.argsort(inverse, kind="stable")[np.cumsum(counts) - counts]
+        return unique, first, inverse, counts
+    group = known[0]
+    for key in known[1:]:
+        # rank of the columns so far (< 2**32 rows), then the next column in the low bits
+        rank = np.unique(group, return_inverse=True)[1].astype(np.uint64)
+        group = (rank << np.uint64(32)) | key
+    # return_index makes np.unique sort stably, so ``first`` is the first occurrence
+    _, first, inverse, counts = np.unique(
+        group, return_index=True, return_inverse=True, return_counts=True
+    )
+    return rows[first], first, inverse.reshape(-1), counts
+
+
+def unique_row_index(
+    rows: npt.NDArray[Any],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """For the sorted unique rows: the index of each one's first occurrence, the inverse
+    (row -> unique index) and the counts.
+
+    The same as ``np.unique(rows, axis=0, return_index=True, return_inverse=True,
+    return_counts=True)`` without the rows themselves (``rows[first]`` are they), for
+    float32 and integer rows many times faster: each column becomes a 32-bit
+    order-preserving key and columns are folded pairwise into 64-bit keys, so every step
+    is a fast 1-D sort instead of a sort of a structured view. Other dtypes and rows with
+    NaN (whose order np.unique leaves to chance) go to np.unique.
+    """
+    _, first, inverse, counts = _unique_rows_full(rows)
+    return first, inverse, counts
+
+
 def unique_rows(
     rows: npt.NDArray[Any],
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Sorted unique rows, the inverse (row -> unique index) and the counts.
 
     The same as ``np.unique(rows, axis=0, return_inverse=True, return_counts=True)``
-    (what CloudVolume uses) for float32 and integer rows, many times faster: each column
-    becomes a 32-bit order-preserving key and columns are folded pairwise into 64-bit
-    keys, so every step is a fast 1-D sort instead of a sort of a structured view. Other
-    dtypes and rows with NaN (whose order np.unique leaves to chance) go to np.unique.
+    (what CloudVolume uses), many times faster; see :func:`unique_row_index`.
     """
-    keys = [_sortable_key(rows[:, j]) for j in range(rows.shape[1])] if rows.size else []
-    known = [key for key in keys if key is not None]
-    if not known or len(known) < len(keys) or (rows.dtype.kind == "f" and np.isnan(rows).any()):
-        unique, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
-        return unique, inverse.reshape(-1), counts
-    group = known[0]
-    for key in known[1:]:
-        # rank of the columns so far (< 2**32 rows), then the next column in the low bits
-        rank = np.unique(group, return_inverse=True)[1].astype(np.uint64)
-        group = (rank << np.uint64(32)) | key
-    _, first, inverse, counts = np.unique(
-        group, return_index=True, return_inverse=True, return_counts=True
-    )
-    return rows[first], inverse.reshape(-1), counts
+    unique, _, inverse, counts = _unique_rows_full(rows)
+    return unique, inverse, counts
+
+
+def crop_bounds(bbox: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The ``(min, max)`` corners (float64 x, y, z; both inclusive) of a crop region.
+
+    ``bbox`` is a Bbox (anything with ``minpt``/``maxpt``), six numbers ``(x0, y0, z0,
+    x1, y1, z1)`` as a list, tuple or array (floats allowed), a pair ``(min, max)`` of
+    three numbers each, or anything else ``Bbox.create`` takes (slices, a Vec, a dict…).
+    ``ValueError`` for numbers in any other arrangement.
+    """
+    numbers = None
+    if isinstance(bbox, list | tuple | np.ndarray) and not isinstance(bbox, Vec):
+        try:
+            numbers = np.asarray(bbox, dtype=np.float64)
+        except (TypeError, ValueError):  # slices, or a ragged nesting Bbox.create may take
+            numbers = None
+    if hasattr(bbox, "minpt") and hasattr(bbox, "maxpt"):
+        lo, hi = bbox.minpt, bbox.maxpt
+    elif numbers is None:
+        box = Bbox.create(bbox)
+        lo, hi = box.minpt, box.maxpt
+    elif numbers.shape == (6,):
+        lo, hi = numbers[:3], numbers[3:]
+    elif numbers.shape == (2, 3):
+        lo, hi = numbers
+    else:
+        raise ValueError(
+            "a crop region of numbers needs six (x0, y0, z0, x1, y1, z1) or a pair of "
+            f"three (min, max), got shape {numbers.shape}"
+        )
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    if lo.shape != (3,) or hi.shape != (3,):
+        raise ValueError(
+            f"a crop region needs 3-D corners (x, y, z), got {lo.tolist()} and {hi.tolist()}"
+        )
+    return lo, hi
 
 
 class Mesh:
@@ -191,6 +255,12 @@ class Mesh:
         )
 
     def _faces_2d(self) -> npt.NDArray[np.uint32]:
+        """The faces as (M, 3) triangles; a flat index list is regrouped in triples."""
+        if self.faces.ndim != 2 and self.faces.size % 3:
+            raise ValueError(
+                f"mesh {self.segid}: its {self.faces.size} face indices are not a multiple "
+                "of 3, so they do not form triangles"
+            )
         return self.faces.reshape(-1, 3)
 
     def _has_vertex_normals(self) -> bool:
@@ -227,7 +297,8 @@ class Mesh:
         """One mesh holding all of ``meshes``, their faces offset to the joint vertex list.
 
         Normals are kept only if every mesh has one per vertex. ``encoding_type`` is the
-        shared type, or a list of the distinct types. No meshes give an empty mesh.
+        shared type, or a list of the distinct types in first-seen order (an input whose
+        type is already such a list contributes its members). No meshes give an empty mesh.
         """
         if not meshes:
             return cls([], [], segid=segid)
@@ -241,7 +312,11 @@ class Mesh:
         normals = None
         if all(m._has_vertex_normals() for m in meshes):
             normals = np.concatenate([m.normals for m in meshes])
-        types = list(dict.fromkeys(m.encoding_type for m in meshes))
+        kinds: list[Any] = []
+        for m in meshes:  # a list is what an earlier concatenate of mixed types made
+            kind = m.encoding_type
+            kinds.extend(kind if isinstance(kind, list) else [kind])
+        types = list(dict.fromkeys(kinds))
         encoding_type = types[0] if len(types) == 1 else types
         return cls(vertices, faces, normals, segid=segid, encoding_type=encoding_type)
 
@@ -250,14 +325,14 @@ class Mesh:
 
         Vertices come out sorted (x, then y, then z) as by ``np.unique(axis=0)``; faces
         are remapped, then made unique and sorted as rows (``np.unique(axis=0)``), so a
-        face that repeats another with a different winding is kept.
+        face that repeats another with a different winding is kept. Flat (1-D) faces are
+        read as triples and come out (M, 3); CloudVolume would instead reduce them to
+        their sorted unique indices, destroying the triangles.
         """
         if self.empty():
             return self._with([], [])
         vertices, inverse, _ = unique_rows(self.vertices)
-        faces = inverse[self.faces]
-        # a flat index list (CloudVolume's np.unique(axis=0) of it): sorted unique indices
-        faces = unique_rows(faces)[0] if faces.ndim == 2 else np.unique(faces)
+        faces = unique_rows(inverse[self._faces_2d()])[0]
         return self._with(vertices, faces)
 
     def deduplicate_chunk_boundaries(
@@ -310,12 +385,12 @@ class Mesh:
         """The part of the mesh inside ``bbox`` (inclusive of both corners; vertex units).
 
         Every vertex inside is kept (used or not); a face is kept if all three of its
-        vertices are. ``bbox`` is a Bbox or anything ``Bbox.create`` takes.
+        vertices are. ``bbox`` is a Bbox, six numbers ``(x0, y0, z0, x1, y1, z1)``
+        (floats allowed), a pair ``(min, max)`` or anything ``Bbox.create`` takes.
         """
         if self.empty():
             return self._with([], [])
-        box = bbox if hasattr(bbox, "minpt") else Bbox.create(bbox)
-        lo, hi = np.asarray(box.minpt), np.asarray(box.maxpt)
+        lo, hi = crop_bounds(bbox)
         # "not outside" rather than "inside" so NaN coordinates count as inside, as in
         # CloudVolume's point test.
         inside = ~(np.any(self.vertices < lo, axis=1) | np.any(self.vertices > hi, axis=1))
@@ -335,7 +410,7 @@ class Mesh:
 
     def to_precomputed(self) -> bytes:
         """Encode as a legacy precomputed fragment (normals are not stored)."""
-        return mesh_files.encode_precomputed(self.vertices, self.faces)
+        return mesh_files.encode_precomputed(self.vertices, self.faces, segid=self.segid)
 
     @classmethod
     def from_obj(cls, text: str | mesh_files.BytesLike, segid: Any = None) -> Mesh:

@@ -129,9 +129,27 @@ def _check_indices(
     )
 
 
-def encode_precomputed(vertices: npt.NDArray[Any], faces: npt.NDArray[Any]) -> bytes:
-    """Encode a legacy precomputed fragment (normals are not part of the format)."""
+def encode_precomputed(
+    vertices: npt.NDArray[Any], faces: npt.NDArray[Any], segid: Any = None
+) -> bytes:
+    """Encode a legacy precomputed fragment (normals are not part of the format).
+
+    Raises :class:`EncodingError` naming ``segid`` when the face indices are not whole
+    triangles or refer to a vertex that does not exist, which would make a fragment
+    no reader accepts.
+    """
     nv = vertices.reshape(-1, 3).shape[0] if vertices.size else 0
+    if faces.size % 3:
+        raise EncodingError(
+            f"{_who(segid, 'precomputed')}: {faces.size} face indices is not a multiple of 3."
+        )
+    if faces.size and (int(faces.max()) >= nv or int(faces.min()) < 0):
+        flat = np.asarray(faces).reshape(-1)
+        bad = int(np.flatnonzero((flat < 0) | (flat >= nv))[0])
+        raise EncodingError(
+            f"{_who(segid, 'precomputed')}: triangle {bad // 3} refers to vertex "
+            f"{int(flat[bad])} but there are only {nv} vertices."
+        )
     return b"".join(
         [
             np.uint32(nv).astype("<u4").tobytes(),
@@ -166,13 +184,19 @@ def encode_obj(vertices: npt.NDArray[Any], faces: npt.NDArray[Any]) -> bytes:
 def decode_obj(text: str | BytesLike, segid: Any = None) -> MeshArrays:
     """Decode Wavefront OBJ text.
 
-    Reads ``v`` (first three numbers), ``vn`` and ``f`` lines; faces take the vertex part of
+    Reads ``v`` (first three numbers), ``vn`` and ``f`` lines (a leading UTF-8 byte order
+    mark is skipped); faces take the vertex part of
     ``a``, ``a/b``, ``a//c`` or ``a/b/c`` tokens, accept negative (relative) indices, and
     polygons are fan-triangulated. Comments and other statements are ignored. Normals are
     returned as listed (their count need not match the vertices').
     """
     who = _who(segid, "OBJ")
-    fast = _decode_obj_fast(text.encode("utf8") if isinstance(text, str) else bytes(text))
+    # Editors on Windows start UTF-8 files with a byte order mark; it is not content.
+    if isinstance(text, str):
+        text = text.removeprefix("\ufeff")
+    else:
+        text = bytes(text).removeprefix(b"\xef\xbb\xbf")
+    fast = _decode_obj_fast(text.encode("utf8") if isinstance(text, str) else text)
     if fast is not None:
         return fast
     if not isinstance(text, str):

@@ -12,8 +12,14 @@ correctly (osteoid subtracts the translation after un-scaling); ``cable_length``
 does not move the skeleton into physical space as a side effect; derived skeletons
 (components, downsample, smoothing, crop) keep transform, space and 1-D attribute
 shapes; ``empty()`` is true without vertices *or* without edges (CloudVolume's test
-suite expects this); ``equivalent`` compares edges by their end coordinates instead
-of plain graph isomorphism; ``to_swc`` also writes vertices no edge touches.
+suite expects this), yet ``simple_merge`` skips only skeletons without vertices, as
+osteoid does; ``equivalent`` matches vertices by position within 1e-7 and compares
+edges and attributes through that matching instead of plain graph isomorphism;
+``to_swc`` also writes vertices no edge touches; where vertices share a position,
+``consolidate``, ``crop`` and ``remove_disconnected_vertices`` all keep the first
+one's attributes (osteoid's ``remove_disconnected_vertices`` keeps the last); the
+constructor rejects arrays of the wrong shape and edges naming a vertex that does not
+exist (osteoid stores them as given).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import gzip
 import lzma
 import math
 import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,7 +42,8 @@ from cloudvol.exceptions import (
 )
 from cloudvol.geometry import skeleton_graph as graph
 from cloudvol.geometry import swc as swc_format
-from cloudvol.lib import Bbox, moving_average
+from cloudvol.geometry.mesh import crop_bounds
+from cloudvol.lib import moving_average
 from cloudvol.precomputed.skeleton_format import (
     DEFAULT_VERTEX_ATTRIBUTES,
     decode_skeleton,
@@ -55,7 +63,10 @@ class Skeleton:
     ``default_attributes``); ``segid`` becomes ``id``; ``transform`` is 3×4 (a 4×4
     affine is accepted) voxel → nm; ``extra_attributes`` lists the attribute specs
     ``{"id", "data_type", "num_components"}`` in file order (default radius and
-    vertex_types); listed attributes without data start as zeros.
+    vertex_types); listed attributes without data start as zeros. ``ValueError``
+    (naming the shapes) for vertices that are not N×3, edges that are not M×2 (empty
+    ones of any shape are fine) or not whole numbers, and edge indices that are
+    negative, >= 2**32 or >= the number of vertices.
     """
 
     radius: np.ndarray
@@ -75,11 +86,9 @@ class Skeleton:
     ) -> None:
         self.id = segid
         self.space = space
-        verts = np.zeros((0, 3), np.float32) if vertices is None else vertices
-        self.vertices: npt.NDArray[np.float32] = np.asarray(verts, np.float32).reshape(-1, 3)
-        edge_arr = np.zeros((0, 2), np.uint32) if edges is None else edges
-        self.edges: npt.NDArray[np.uint32] = np.asarray(edge_arr, np.uint32).reshape(-1, 2)
+        self.vertices: npt.NDArray[np.float32] = _vertex_array(vertices, segid)
         n = self.vertices.shape[0]
+        self.edges: npt.NDArray[np.uint32] = _edge_array(edges, n, segid)
         if radii is not None:
             self.radius = np.asarray(radii, dtype=np.float32)
         elif default_attributes:
@@ -287,11 +296,12 @@ class Skeleton:
 
     @classmethod
     def simple_merge(cls, skeletons: Iterable[Skeleton]) -> Skeleton:
-        """Concatenate skeletons without joining them; empty ones are skipped. Vertices
-        are brought into the first's space; the first's id, transform and attribute
+        """Concatenate skeletons without joining them; those without vertices are
+        skipped (vertices without edges are kept, as in osteoid). Vertices are brought
+        into the first's space; the first's id, transform and attribute
         specs are kept. Raises :class:`SkeletonAttributeMixingError` unless every
         skeleton's ``extra_attributes`` equals the first's exactly."""
-        skels = [skel for skel in skeletons if not skel.empty()]
+        skels = [skel for skel in skeletons if skel.vertices.size]
         if not skels:
             return cls()
         first = skels[0]
@@ -347,8 +357,11 @@ class Skeleton:
         return skel.remove_disconnected_vertices() if remove_disconnected_vertices else skel
 
     def remove_disconnected_vertices(self) -> Skeleton:
-        """Drop vertices no edge touches. When some are dropped the survivors are
-        re-sorted by position (index order is not kept, as in osteoid)."""
+        """Drop vertices no edge touches; a copy if every vertex is used. When some are
+        dropped, the survivors are also fused by position, as in osteoid: one vertex per
+        distinct position, sorted by x, then y, then z (index order is not kept), with
+        the attributes of the first vertex at that position (as :meth:`consolidate`);
+        edges are remapped and each sorted, but duplicates and self-loops stay."""
         dropped = graph.drop_unconnected_arrays(self.vertices, self.edges)
         if dropped is None:
             return self.clone()
@@ -356,13 +369,13 @@ class Skeleton:
 
     def crop(self, bbox: Any) -> Skeleton:
         """The part inside ``bbox`` (same space as the vertices; both corners
-        inclusive): vertices outside and edges touching them go, then consolidate."""
-        box = Bbox.create(bbox)
+        inclusive): vertices outside and edges touching them go, then consolidate.
+        ``bbox`` is a Bbox, six numbers ``(x0, y0, z0, x1, y1, z1)`` (floats allowed),
+        a pair ``(min, max)`` or anything ``Bbox.create`` takes."""
+        lo, hi = crop_bounds(bbox)
         n = self.vertices.shape[0]
         if n == 0:
             return self.clone()
-        lo = np.asarray(box.minpt, np.float64)
-        hi = np.asarray(box.maxpt, np.float64)
         inside = np.all((self.vertices >= lo) & (self.vertices <= hi), axis=1)
         keep_edges = inside[self.edges].all(axis=1) if self.edges.size else np.zeros(0, bool)
         if not inside.any() or (n > 1 and not keep_edges.any()):
@@ -395,9 +408,11 @@ class Skeleton:
         """The connected components as skeletons, ordered by first appearance in the
         edge list. One component: a clone of the whole skeleton (unconnected vertices
         included); none: ``[]``."""
-        found = graph.connected_components(self.edges, self.vertices.shape[0])
-        if len(found) <= 1:
-            return [self.clone()] if found else []
+        n = self.vertices.shape[0]
+        single, labels = graph.single_component(self.edges, n)
+        if labels is None or single:  # no edges, or one component: no splitting needed
+            return [self.clone()] if single else []
+        found = graph.connected_components(self.edges, n, labels)
         return [
             self._derive(
                 self.vertices[comp.vertices],
@@ -422,9 +437,10 @@ class Skeleton:
     def _interjoint_index_paths(self) -> list[tuple[np.ndarray | None, np.ndarray]]:
         """``(component vertex indices or None, path of global indices)`` per path."""
         n = self.vertices.shape[0]
-        found = graph.connected_components(self.edges, n)
-        if len(found) <= 1:
+        single, labels = graph.single_component(self.edges, n)
+        if labels is None or single:
             return [(None, p) for p in graph.interjoint_paths(self.edges, n)]
+        found = graph.connected_components(self.edges, n, labels)
         return [(c.vertices, p) for c in found for p in graph.interjoint_paths(c.edges, n)]
 
     def interjoint_paths(self, return_indices: bool = False) -> list[np.ndarray]:
@@ -498,9 +514,11 @@ class Skeleton:
 
     @classmethod
     def equivalent(cls, first: Skeleton, second: Skeleton) -> bool:
-        """Same form regardless of vertex order: the same multiset of vertex positions,
-        the same multiset of edges (as pairs of end positions, either direction) and,
-        for each of ``first``'s attributes, the same value at each position."""
+        """Same form regardless of vertex order: the vertices match one to one by
+        position within 1e-7 on every axis (osteoid's tolerance), and through that
+        matching the edges (as unordered pairs, either direction) and, for each of
+        ``first``'s attributes, the values at each position are the same multisets
+        (see :func:`cloudvol.geometry.skeleton_graph.same_form`)."""
         if first.vertices.size == 0 and second.vertices.size == 0:
             return True
         names = [spec["id"] for spec in first.extra_attributes]
@@ -615,14 +633,17 @@ class Skeleton:
             f.write(data)
 
     @classmethod
-    def load(cls, filename: str | os.PathLike[str]) -> Skeleton:
-        """Read a file written by :meth:`save` (format and compression by suffix)."""
+    def load(cls, filename: str | os.PathLike[str], allow_mmap: bool = False) -> Skeleton:
+        """Read a file written by :meth:`save` (format and compression by suffix; SWC
+        may start with a UTF-8 byte order mark). ``allow_mmap`` is accepted for
+        osteoid compatibility and changes nothing: decoding copies every array out of
+        the file's bytes, so mapping the file instead of reading it saves no memory."""
         path = os.fspath(filename)
         stem, compression = _split_compression(path)
         with _open_file(path, compression, "rb") as f:
             data = f.read()
         if stem.endswith(".swc"):
-            return cls.from_swc(data.decode("utf8"))
+            return cls.from_swc(data)  # bytes: parse_swc decodes them, BOM and all
         return cls.from_precomputed(data)
 
     def viewer(
@@ -633,13 +654,60 @@ class Skeleton:
         color_by: str = "radius",
         show: bool = True,
         ax: Any = None,
+        library: str = "auto",
     ) -> Any:
         """Draw with matplotlib 3-D axes and return the figure; ``color_by`` is
         'radius', 'component', 'cross_section' or anything else for black;
-        ``show=False`` only builds the figure. Needs ``pip install 'cloudvol[viewer]'``."""
+        ``show=False`` only builds the figure. ``library`` is osteoid's choice of
+        viewer: only 'matplotlib' is supported ('auto', the default, means it), other
+        values raise ``ValueError``. Needs ``pip install 'cloudvol[viewer]'``."""
         from cloudvol.geometry.skeleton_viewer import plot_skeleton
 
+        if library not in ("auto", "matplotlib"):
+            raise ValueError(
+                f"skeleton viewer library {library!r} is not supported; the only one is "
+                "'matplotlib' ('auto' selects it)"
+            )
         return plot_skeleton(self, units, draw_edges, draw_vertices, color_by, show, ax)
+
+    def import_attributes(self, other: Skeleton) -> None:
+        """Copy ``other``'s attributes (those its ``extra_attributes`` list) onto this
+        skeleton's vertices at exactly the same positions, in place; specs this
+        skeleton lacks are appended, those it has are replaced by ``other``'s.
+
+        Each vertex takes the value of the first of ``other``'s vertices at its
+        position. A vertex with no counterpart keeps its current value, or gets 0 for
+        an attribute it did not have (osteoid would return arrays shorter than the
+        vertex list). Nothing changes if no position is shared.
+        """
+        n = self.vertices.shape[0]
+        if n == 0 or other.vertices.shape[0] == 0:
+            return
+        partner = graph.exact_partners(self.vertices, other.vertices)
+        found = partner >= 0
+        if not found.any():
+            return
+        specs = {spec["id"]: dict(spec) for spec in self._extra_attributes}
+        for spec in other.extra_attributes:
+            name = spec["id"]
+            source = np.asarray(getattr(other, name))
+            current = getattr(self, name, None)
+            if current is not None and np.shape(current) == (n, *source.shape[1:]):
+                values = np.array(current, dtype=source.dtype)
+            else:
+                values = np.zeros((n, *source.shape[1:]), dtype=source.dtype)
+            values[found] = source[partner[found]]
+            specs[name] = dict(spec)
+            setattr(self, name, values)
+        self.extra_attributes = list(specs.values())
+
+    def __sizeof__(self) -> int:
+        """Bytes held: the vertex, edge, transform and attribute arrays plus the id,
+        space and attribute specs (as osteoid counts them)."""
+        arrays = [self.vertices, self.edges, self._transform]
+        arrays += [np.asarray(getattr(self, name)) for name in self._carried_attributes()]
+        others = (self.id, self.space, self._extra_attributes)
+        return sum(a.nbytes for a in arrays) + sum(sys.getsizeof(x) for x in others)
 
     def __repr__(self) -> str:
         attrs = ", ".join(
@@ -656,6 +724,36 @@ class Skeleton:
 
 
 PrecomputedSkeleton = Skeleton
+
+
+def _vertex_array(vertices: npt.ArrayLike | None, segid: int | None) -> npt.NDArray[np.float32]:
+    """``vertices`` as N×3 float32 (not copied when already so); empty gives 0×3."""
+    arr = np.asarray(np.zeros((0, 3)) if vertices is None else vertices, dtype=np.float32)
+    if arr.size == 0:
+        return arr.reshape(0, 3)
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ValueError(f"skeleton {segid}: vertices must be N×3 (x, y, z), got shape {arr.shape}")
+    return arr
+
+
+def _edge_array(edges: npt.ArrayLike | None, num_vertices: int, segid: int | None) -> np.ndarray:
+    """``edges`` as M×2 uint32 (not copied when already so), checked to name existing
+    vertices: a cast alone would wrap -1 to 4294967295; empty gives 0×2."""
+    arr = np.asarray(np.zeros((0, 2)) if edges is None else edges)
+    if arr.size == 0:
+        return np.zeros((0, 2), dtype=np.uint32)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"skeleton {segid}: edges must be M×2, got shape {arr.shape}")
+    if arr.dtype.kind not in "iuf" or (arr.dtype.kind == "f" and not np.all(arr % 1 == 0)):
+        raise ValueError(f"skeleton {segid}: edges must be whole vertex indices, got {arr.dtype}")
+    limit = min(num_vertices, 2**32)  # uint32 holds indices below 2**32
+    if arr.min() < 0 or arr.max() >= limit:
+        bad = int(np.flatnonzero(((arr < 0) | (arr >= limit)).any(axis=1))[0])
+        raise ValueError(
+            f"skeleton {segid}: edge {bad} {arr[bad].tolist()} names a vertex outside "
+            f"0..{limit - 1}; vertices have shape ({num_vertices}, 3), edges {arr.shape}"
+        )
+    return arr.astype(np.uint32, copy=False)
 
 
 def _split_compression(path: str) -> tuple[str, str | None]:

@@ -15,6 +15,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from cloudvol.geometry.mesh import unique_row_index, unique_rows
+
 __all__ = [
     "Component",
     "branch_vertices",
@@ -25,8 +27,11 @@ __all__ = [
     "consolidate_arrays",
     "dfs_parent_pairs",
     "drop_unconnected_arrays",
+    "exact_partners",
     "interjoint_paths",
+    "match_positions",
     "same_form",
+    "single_component",
     "terminal_vertices",
     "tree_paths",
 ]
@@ -35,6 +40,13 @@ __all__ = [
 def _as_edges(edges: npt.ArrayLike) -> npt.NDArray[np.int64]:
     arr = np.asarray(edges, dtype=np.int64)
     return arr.reshape(-1, 2)
+
+
+def _used_vertices(edges: npt.NDArray[np.int64], num_vertices: int) -> npt.NDArray[np.int64]:
+    """The vertex indices some edge names, ascending. (A bincount: on numpy 2.4 a plain
+    ``np.unique`` of 400k indices takes ~100× longer.)"""
+    counts = np.bincount(edges.reshape(-1), minlength=num_vertices)
+    return np.flatnonzero(counts).astype(np.int64)
 
 
 def _degree_counts(edges: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -118,15 +130,35 @@ class Component(NamedTuple):
     edges: npt.NDArray[np.int64]
 
 
-def connected_components(edges: npt.ArrayLike, num_vertices: int) -> list[Component]:
+def single_component(
+    edges: npt.ArrayLike, num_vertices: int
+) -> tuple[bool, npt.NDArray[np.int64] | None]:
+    """Whether every edge lies in one connected component, and the component labels
+    (see :func:`component_labels`) to hand to :func:`connected_components` when not;
+    ``(False, None)`` without edges."""
+    edge_arr = _as_edges(edges)
+    if edge_arr.shape[0] == 0:
+        return False, None
+    labels = component_labels(edge_arr, num_vertices)
+    ends = labels[edge_arr[:, 0]]  # an edge's two ends always share a label
+    return bool(np.all(ends == ends[0])), labels
+
+
+def connected_components(
+    edges: npt.ArrayLike,
+    num_vertices: int,
+    labels: npt.NDArray[np.int64] | None = None,
+) -> list[Component]:
     """The connected components that have at least one edge end, ordered by where
     each first appears in ``edges`` read row by row (osteoid's order). Vertices no
     edge names are not part of any component; a vertex that only has self-loops is
-    a component of one vertex and no edges."""
+    a component of one vertex and no edges. ``labels`` are this graph's
+    :func:`component_labels` if already known."""
     edge_arr = _as_edges(edges)
     if edge_arr.shape[0] == 0:
         return []
-    labels = component_labels(edge_arr, num_vertices)
+    if labels is None:
+        labels = component_labels(edge_arr, num_vertices)
 
     flat_labels = labels[edge_arr.ravel()]
     found, first_seen = np.unique(flat_labels, return_index=True)
@@ -135,13 +167,13 @@ def connected_components(edges: npt.ArrayLike, num_vertices: int) -> list[Compon
     rank[order] = np.arange(order.size)
 
     clean = np.sort(edge_arr, axis=1)
-    clean = np.unique(clean[clean[:, 0] != clean[:, 1]], axis=0).reshape(-1, 2)
+    clean = unique_rows(clean[clean[:, 0] != clean[:, 1]])[0].reshape(-1, 2)
     edge_rank = rank[labels[clean[:, 0]]]
     by_rank = np.argsort(edge_rank, kind="stable")  # keeps rows sorted inside a group
     clean, edge_rank = clean[by_rank], edge_rank[by_rank]
     edge_bounds = np.searchsorted(edge_rank, np.arange(order.size + 1))
 
-    members = np.unique(edge_arr)
+    members = _used_vertices(edge_arr, num_vertices)
     member_rank = rank[labels[members]]
     by_member = np.argsort(member_rank, kind="stable")
     members, member_rank = members[by_member], member_rank[by_member]
@@ -334,10 +366,10 @@ def consolidate_arrays(
     """Fuse vertices at equal positions: ``(unique vertices sorted by x, y, z, edges
     remapped with each row sorted, rows sorted and unique and self-loops dropped,
     index of the first original vertex at each unique position)``."""
-    unique, first, inverse = np.unique(vertices, axis=0, return_index=True, return_inverse=True)
-    remapped = np.sort(inverse.reshape(-1)[np.asarray(edges, dtype=np.int64)], axis=1)
-    remapped = np.unique(remapped, axis=0).reshape(-1, 2)
-    return unique, remapped[remapped[:, 0] != remapped[:, 1]], first
+    first, inverse, _ = unique_row_index(vertices)
+    remapped = np.sort(inverse[np.asarray(edges, dtype=np.int64)], axis=1).reshape(-1, 2)
+    remapped = unique_rows(remapped)[0].reshape(-1, 2)
+    return vertices[first], remapped[remapped[:, 0] != remapped[:, 1]], first.astype(np.int64)
 
 
 def drop_unconnected_arrays(
@@ -345,17 +377,24 @@ def drop_unconnected_arrays(
 ) -> tuple[np.ndarray, npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
     """Remove vertices no edge names; ``None`` when every vertex is used. Otherwise
     ``(used positions, sorted and unique, edges remapped with each row sorted,
-    index of the last original vertex at each position)`` as osteoid orders them."""
-    used = np.unique(edges).astype(np.int64)
+    index of the first original vertex at each kept position)``.
+
+    As in osteoid, vertices sharing a position are fused along the way (an edge
+    between two of them becomes a self-loop; duplicate edges stay); the attributes
+    come from the first vertex at the position, used or not, as in
+    :func:`consolidate_arrays` (osteoid takes the last).
+    """
+    edge_arr = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    used = _used_vertices(edge_arr, vertices.shape[0])
     if used.size == vertices.shape[0]:
         return None
-    kept, inverse = np.unique(vertices[used], axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    new_index = np.zeros(vertices.shape[0], dtype=np.int64)
-    new_index[used] = inverse
-    source = np.full(kept.shape[0], -1, dtype=np.int64)
-    np.maximum.at(source, inverse, used)
-    return kept, np.sort(new_index[np.asarray(edges, dtype=np.int64)], axis=1), source
+    first, inverse, counts = unique_row_index(vertices)
+    kept_groups = np.flatnonzero(np.bincount(inverse[used], minlength=counts.size))
+    group_index = np.zeros(counts.size, dtype=np.int64)
+    group_index[kept_groups] = np.arange(kept_groups.size)
+    source = first[kept_groups].astype(np.int64)
+    new_edges = np.sort(group_index[inverse[edge_arr]], axis=1)
+    return vertices[source], new_edges, source
 
 
 def chain_edges(lengths: Sequence[int]) -> npt.NDArray[np.int64]:
@@ -383,33 +422,131 @@ def canonical_edge_positions(vertices: np.ndarray, edges: np.ndarray) -> np.ndar
     return canon[np.lexsort(canon.T[::-1])]
 
 
+def exact_partners(rows: np.ndarray, others: np.ndarray) -> npt.NDArray[np.int64]:
+    """For each of ``rows`` (N×3 positions), the index of the first of ``others`` at
+    exactly the same position, or -1."""
+    both = np.concatenate([others, rows]).reshape(-1, 3)
+    first, inverse, _ = unique_row_index(both)
+    partner = first[inverse[len(others) :]].astype(np.int64)
+    partner[partner >= len(others)] = -1  # the first at that position is one of rows
+    return partner
+
+
+_NEIGHBOUR_CELLS = np.array(
+    [(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=np.int64
+)
+_HASH = np.array([73856093, 19349663, 83492791], dtype=np.uint64)
+
+
+def _cell_hash(cells: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash per row of integer cell coordinates (collisions are allowed: every
+    candidate is checked by distance)."""
+    mixed = cells.view(np.uint64) * _HASH  # wraps modulo 2**64, as intended
+    return mixed[:, 0] ^ mixed[:, 1] ^ mixed[:, 2]
+
+
+def match_positions(
+    rows: np.ndarray, others: np.ndarray, tolerance: float
+) -> npt.NDArray[np.int64] | None:
+    """A one-to-one matching of ``rows`` onto ``others`` (both N×3, each without repeated
+    positions): for each row the index of its partner, a position differing by less
+    than ``tolerance`` on every axis (exact partners first, then the nearest free one).
+    ``None`` if some row has no partner or two rows want the same one.
+
+    Inexact candidates are found by hashing each position's ``tolerance``-sized grid
+    cell and looking in the 27 cells around it, so the cost is a few sorts, not N².
+    """
+    if rows.shape != others.shape:
+        return None
+    partner = exact_partners(rows, others)
+    loose = np.flatnonzero(partner < 0)
+    if loose.size == 0:
+        return partner
+    free = np.ones(len(others), dtype=bool)
+    free[partner[partner >= 0]] = False
+    free_idx = np.flatnonzero(free)
+    a = rows[loose].astype(np.float64)
+    b = others[free_idx].astype(np.float64)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return None  # NaN or infinity is near nothing
+    scale = max(float(np.abs(a).max(initial=0)), float(np.abs(b).max(initial=0)))
+    if tolerance <= 0 or scale / tolerance > 2.0**52:  # cells beyond exact integers
+        return None
+    cells_a = np.floor(a / tolerance).astype(np.int64)
+    hash_b = _cell_hash(np.floor(b / tolerance).astype(np.int64))
+    order = np.argsort(hash_b, kind="stable")
+    sorted_b = hash_b[order]
+    cand_a, cand_b = [], []
+    for offset in _NEIGHBOUR_CELLS:
+        wanted = _cell_hash(cells_a + offset)
+        lo = np.searchsorted(sorted_b, wanted, side="left")
+        count = np.searchsorted(sorted_b, wanted, side="right") - lo
+        total = int(count.sum())
+        if total == 0:
+            continue
+        starts = np.repeat(lo - (np.cumsum(count) - count), count)
+        cand_a.append(np.repeat(np.arange(len(a)), count))
+        cand_b.append(order[starts + np.arange(total)])
+    if not cand_a:
+        return None
+    ia, ib = np.concatenate(cand_a), np.concatenate(cand_b)
+    distance = np.abs(a[ia] - b[ib]).max(axis=1)
+    close = distance < tolerance
+    ia, ib, distance = ia[close], ib[close], distance[close]
+    nearest = np.lexsort((distance, ia))
+    ia, ib = ia[nearest], ib[nearest]
+    is_first = np.ones(ia.size, dtype=bool)
+    is_first[1:] = ia[1:] != ia[:-1]
+    if int(is_first.sum()) != len(a):
+        return None  # some row has no partner within the tolerance
+    chosen = free_idx[ib[is_first]]
+    if np.bincount(chosen, minlength=len(others)).max(initial=0) > 1:
+        return None
+    partner[loose] = chosen
+    return partner
+
+
+def _same_rows(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether two 2-D arrays hold the same multiset of rows."""
+    if first.shape != second.shape:
+        return False
+    return np.array_equal(first[np.lexsort(first.T[::-1])], second[np.lexsort(second.T[::-1])])
+
+
 def same_form(
     first: tuple[np.ndarray, np.ndarray, Sequence[np.ndarray]],
     second: tuple[np.ndarray, np.ndarray, Sequence[np.ndarray]],
+    tolerance: float = 1e-7,
 ) -> bool:
     """Whether two ``(vertices, edges, attribute arrays)`` describe the same skeleton
-    up to vertex order: equal multisets of positions (within 1e-7), of edges as
-    unordered pairs of end positions, and of (position, value) for each attribute."""
+    up to vertex order.
+
+    Positions are matched one to one within ``tolerance`` on every axis (see
+    :func:`match_positions`; repeated positions must repeat equally often); through
+    that matching the edges, as unordered pairs of positions, must be the same
+    multiset, and so must the (position, value) pairs of each attribute. Positions of
+    one skeleton closer than ``tolerance`` to each other may fail to match.
+    """
     (v1, e1, attrs1), (v2, e2, attrs2) = first, second
     v1, v2 = np.asarray(v1).reshape(-1, 3), np.asarray(v2).reshape(-1, 3)
     e1, e2 = _as_edges(e1), _as_edges(e2)
     if v1.shape != v2.shape or e1.shape != e2.shape or len(attrs1) != len(attrs2):
         return False
-    sorted1 = v1[np.lexsort(v1.T[::-1])]
-    sorted2 = v2[np.lexsort(v2.T[::-1])]
-    if not np.all(np.abs(sorted1 - sorted2) < 1e-7):
+    first1, group1, counts1 = unique_row_index(v1)
+    first2, group2, counts2 = unique_row_index(v2)
+    partner = match_positions(v2[first2], v1[first1], tolerance)
+    if partner is None or not np.array_equal(counts1[partner], counts2):
         return False
-    if not np.array_equal(canonical_edge_positions(v1, e1), canonical_edge_positions(v2, e2)):
+    group2 = partner[group2]  # second's vertices named by first's position groups
+    if not _same_rows(np.sort(group1[e1], axis=1), np.sort(group2[e2], axis=1)):
         return False
     for a1, a2 in zip(attrs1, attrs2, strict=True):
         a1, a2 = np.asarray(a1), np.asarray(a2)
-        if a1.shape != a2.shape:
+        if a1.shape != a2.shape or a1.shape[:1] != (len(v1),):
             return False
-        # Sorting by position and then value compares vertices sharing a position as sets.
-        keyed1 = np.column_stack([v1, a1.reshape(len(a1), -1)])
-        keyed2 = np.column_stack([v2, a2.reshape(len(a2), -1)])
-        if not np.array_equal(
-            keyed1[np.lexsort(keyed1.T[::-1])], keyed2[np.lexsort(keyed2.T[::-1])]
-        ):
+        # (position group, value) rows: vertices sharing a position compare as a set
+        keyed1 = np.column_stack([group1, a1.reshape(len(a1), -1)])
+        keyed2 = np.column_stack([group2, a2.reshape(len(a2), -1)])
+        if not _same_rows(keyed1, keyed2):
             return False
     return True

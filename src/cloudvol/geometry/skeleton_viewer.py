@@ -49,11 +49,16 @@ def plot_skeleton(
     for set_label in (axes.set_xlabel, axes.set_ylabel, axes.set_zlabel):
         set_label(units)
     if skel.vertices.size:
-        lo, hi = skel.vertices.min(axis=0), skel.vertices.max(axis=0)
-        mid, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2, 0.5)
-        axes.set_xlim(mid[0] - half, mid[0] + half)
-        axes.set_ylim(mid[1] - half, mid[1] + half)
-        axes.set_zlim(mid[2] - half, mid[2] + half)
+        lo = skel.vertices.min(axis=0).astype(np.float64)
+        hi = skel.vertices.max(axis=0).astype(np.float64)
+        flat = hi - lo == 0  # a flat skeleton still needs some extent on its thin axis
+        lo, hi = lo - 0.5 * flat, hi + 0.5 * flat
+        axes.set_xlim(lo[0], hi[0])
+        axes.set_ylim(lo[1], hi[1])
+        axes.set_zlim(lo[2], hi[2])
+        # the box's sides proportional to the data ranges: one unit is equally long on
+        # x, y and z (matplotlib's default box is 4:4:3 whatever the data)
+        axes.set_box_aspect(hi - lo)
 
     by_component = color_by in _COMPONENT_NAMES
     field = None

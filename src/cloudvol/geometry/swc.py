@@ -5,6 +5,9 @@ One sample per line: ``id type x y z radius parent`` separated by any whitespace
 comments (the NeuroMorpho header lives there). Real files have blank lines, CRLF
 endings, several roots, ids that are neither sequential nor sorted, parents listed
 after their children, ``NA`` radii and extra columns (Vaa3D's ESWC); all are read.
+A radius that is not a number (``NA``, ``N/A``, ``NaN``, ``none``, ``-``, any case)
+reads as -1, the value cloudvol and osteoid use for "unknown". A leading UTF-8 byte
+order mark is skipped.
 Coordinates are whatever space the tracer used (often µm or voxels): nothing is
 scaled on reading.
 """
@@ -50,7 +53,7 @@ class SwcData(NamedTuple):
 
     vertices: npt.NDArray[np.float32]  # N×3, x y z as written
     edges: npt.NDArray[np.uint32]  # M×2 indices into vertices
-    radii: npt.NDArray[np.float32]  # N; -1 where the file says NA
+    radii: npt.NDArray[np.float32]  # N; -1 where the file says NA or NaN
     vertex_types: npt.NDArray[np.uint8]  # N; SWC structure identifiers
 
 
@@ -59,12 +62,11 @@ def _label(segid: int | None) -> str:
 
 
 def _parse_radius(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        if text.upper() in ("NA", "N/A", "NAN", "NONE", "-"):
-            return -1.0  # tracers write NA for "no radius measured"
-        raise
+    """A radius, or -1 for the tracers' ways of writing "not measured"."""
+    if text.upper() in ("NA", "N/A", "NONE", "-"):
+        return -1.0
+    value = float(text)
+    return -1.0 if math.isnan(value) else value  # float() reads "nan" itself
 
 
 def _parse_type(text: str) -> int:
@@ -90,6 +92,7 @@ def parse_swc(text: str | bytes, segid: int | None = None) -> SwcData:
     """
     if isinstance(text, bytes | bytearray):
         text = bytes(text).decode("utf-8-sig")
+    text = text.removeprefix("\ufeff")  # a byte order mark decoded as plain UTF-8
     label = _label(segid)
 
     ids: list[int] = []

@@ -181,6 +181,9 @@ class LegacyMeshSource(ObjectSource):
             raise IndexError(f"{self.meta.layerpath} has no spatial index")
         return self.get(sorted(self.spatial_index.query(bbox)), fuse=False)  # type: ignore[return-value]
 
+    #: the name the spatial-index lookup goes by in some CloudVolume docs
+    get_by_bbox = get_bbox
+
     def save(
         self, segids: Any, filepath: str | os.PathLike | IO[bytes] | None = None,
         file_format: str = "ply",

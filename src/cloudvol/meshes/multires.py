@@ -290,6 +290,9 @@ class MultiresMeshSource:
             raise IndexError(f"{self._where(self.mesh_dir)} has no spatial index")
         return self.get(sorted(self.spatial_index.query(bbox)), lod=lod, bbox=bbox)
 
+    #: the name the spatial-index lookup goes by in some CloudVolume docs
+    get_by_bbox = get_bbox
+
     def save(
         self, segids: int | Iterable[int], filepath: Any = None, file_format: str = "ply",
         lod: int = 0,

@@ -13,6 +13,13 @@ major) maps them to nanometres. CloudVolume's reading rule is kept: a file that 
 right after the edges has no attributes at all, and an unknown attribute list means
 ``radius`` (float32) then ``vertex_types`` (uint8).
 
+How much must follow the edges (:func:`decode_skeleton`): nothing, or every listed
+attribute in full. One exception, osteoid's "vertex_types is optional": when the list
+is unknown (``None``) or is exactly that default pair, a file holding only the radii
+reads as radius plus ``vertex_types`` all 0 (osteoid would return an empty
+vertex_types). Too few bytes for the attributes is an error, and so are bytes left
+over after the last attribute (osteoid ignores them), each said in those words.
+
 Pure functions over bytes and arrays; no IO.
 """
 
@@ -169,9 +176,10 @@ def encode_skeleton(
     if edge_arr.ndim != 2 or edge_arr.shape[1] != 2:
         raise SkeletonEncodeError(f"{label}: edges must be M×2, got shape {edge_arr.shape}")
     if edge_arr.size and (edge_arr.min() < 0 or edge_arr.max() >= nv):
+        flat = edge_arr.reshape(-1)
+        bad = int(flat[np.flatnonzero((flat < 0) | (flat >= nv))[0]])
         raise SkeletonEncodeError(
-            f"{label}: an edge refers to vertex {int(edge_arr.max())} but there are "
-            f"only {nv} vertices"
+            f"{label}: an edge refers to vertex {bad} but there are only {nv} vertices"
         )
 
     parts = [
@@ -202,9 +210,10 @@ def decode_skeleton(
     ``vertices`` is N×3 float32, ``edges`` M×2 uint32. Attribute arrays are 1-D for one
     component and N×C otherwise, in ``vertex_attributes`` order (``None`` means radius
     then vertex_types). A file ending right after the edges has no attributes (empty
-    dict). Every length is checked exactly: a short header, vertices or edges past
-    the end, an edge index >= N, or attribute bytes that do not add up raise
-    :class:`SkeletonDecodeError` naming ``segid`` and ``where`` (the file).
+    dict); with the default attributes, one ending after the radii gets vertex_types 0
+    (see the module docstring). Every length is checked: a short header, vertices or
+    edges past the end, an edge index >= N, attributes cut short or bytes left over
+    after them raise :class:`SkeletonDecodeError` naming ``segid`` and ``where``.
     The arrays are writable and do not share memory with ``buf``.
     """
     label = "skeleton" + (f" {segid}" if segid is not None else "")
@@ -239,11 +248,19 @@ def decode_skeleton(
         return vertices, edges, attributes
 
     specs = DEFAULT_VERTEX_ATTRIBUTES if vertex_attributes is None else vertex_attributes
-    expected = edges_end + sum(
-        nv * int(spec["num_components"]) * _attribute_dtype(spec).itemsize for spec in specs
-    )
-    if expected != size:
+    sizes = [nv * int(spec["num_components"]) * _attribute_dtype(spec).itemsize for spec in specs]
+    expected = edges_end + sum(sizes)
+    radius_only = _is_default(specs) and size == edges_end + sizes[0]
+    if radius_only:
+        specs = specs[:1]
+    elif expected != size:
         names = ", ".join(f"{s['id']}({s['data_type']}×{s['num_components']})" for s in specs)
+        if size > expected:
+            raise SkeletonDecodeError(
+                f"{label}: trailing bytes after the last vertex attribute: the attributes "
+                f"[{names}] of {nv} vertices end at byte {expected} but the file has {size} "
+                f"({size - expected} more)"
+            )
         raise SkeletonDecodeError(
             f"{label}: {size - edges_end} bytes follow the edges but the vertex attributes "
             f"[{names}] of {nv} vertices need {expected - edges_end}"
@@ -256,4 +273,22 @@ def decode_skeleton(
         offset += arr.nbytes
         arr = arr.astype(dtype.newbyteorder("="), copy=False)
         attributes[str(spec["id"])] = arr.reshape(nv, components) if components > 1 else arr
+    if radius_only:
+        attributes["vertex_types"] = np.zeros(nv, dtype=np.uint8)
     return vertices, edges, attributes
+
+
+def _is_default(specs: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether ``specs`` are radius (float32) then vertex_types (uint8), one component
+    each, however the data types are spelled."""
+    if len(specs) != len(DEFAULT_VERTEX_ATTRIBUTES):
+        return False
+    try:
+        return all(
+            spec["id"] == default["id"]
+            and np.dtype(spec["data_type"]) == np.dtype(default["data_type"])
+            and int(spec["num_components"]) == 1
+            for spec, default in zip(specs, DEFAULT_VERTEX_ATTRIBUTES, strict=True)
+        )
+    except (KeyError, TypeError, ValueError):
+        return False

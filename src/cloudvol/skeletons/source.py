@@ -141,6 +141,9 @@ class PrecomputedSkeletonSource(ObjectSource):
             raise IndexError(f"{self.meta.layerpath} has no spatial index")
         return self.get(sorted(self.spatial_index.query(bbox)))  # type: ignore[return-value]
 
+    #: the name the spatial-index lookup goes by in some CloudVolume docs
+    get_by_bbox = get_bbox
+
     # --- writing ----------------------------------------------------------------------
 
     def upload(self, skeletons: Skeleton | Iterable[Skeleton]) -> None:
