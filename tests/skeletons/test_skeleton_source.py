@@ -238,3 +238,16 @@ def test_sharded_list_prefers_igneous_labels_files(tmp_path: Path) -> None:
     assert vol.skeleton.list().tolist() == [4, 5]
     (tmp_path / "skeletons" / "0.labels").write_text(json.dumps([9, 4, 5]))
     assert vol.skeleton.list().tolist() == [4, 5, 9]
+
+
+def test_progress_bars_for_skeletons_and_meshes(tmp_path: Path, capsys) -> None:
+    from cloudvol.geometry.mesh import Mesh
+
+    url = make_layer(tmp_path)
+    CloudVolume(url).skeleton.upload([random_skeleton(np.random.default_rng(9), s) for s in (1, 2)])
+    CloudVolume(url).mesh.put(Mesh([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]], segid=1))
+    vol = CloudVolume(url, progress=True)
+    vol.skeleton.get([1, 2])
+    vol.mesh.get(1)
+    err = capsys.readouterr().err
+    assert "Decoding skeletons" in err and "Decoding mesh fragments" in err

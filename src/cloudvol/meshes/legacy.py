@@ -22,6 +22,7 @@ from cloudvol.geometry.mesh import Mesh
 from cloudvol.meshes.common import ObjectSource, apply_transform, segid_list
 from cloudvol.precomputed.object_dirs import MeshDirMetadata
 from cloudvol.storage.base import PutOptions
+from cloudvol.volume.progress import chunk_progress
 
 __all__ = ["LegacyMeshSource"]
 
@@ -114,17 +115,19 @@ class LegacyMeshSource(ObjectSource):
                 owner[self.meta.join(name)] = segid
         datas = self.meta.store.get_many(owner)
         per_segid: dict[int, list[Mesh]] = defaultdict(list)
-        for key in sorted(owner):  # deterministic concatenation order, as CloudVolume
-            segid, data = owner[key], datas.get(key)
-            if data is None:
-                raise MeshDecodeError(
-                    f"segid {segid}: fragment {self.meta.meta.path}/{key} named by its "
-                    f"manifest is missing"
-                )
-            try:
-                per_segid[segid].append(Mesh.from_precomputed(data, segid=segid))
-            except MeshDecodeError as err:
-                raise MeshDecodeError(f"{self.meta.meta.path}/{key}: {err}") from None
+        with chunk_progress(self.progress, len(owner), "Decoding mesh fragments") as tick:
+            for key in sorted(owner):  # deterministic concatenation order, as CloudVolume
+                segid, data = owner[key], datas.get(key)
+                if data is None:
+                    raise MeshDecodeError(
+                        f"segid {segid}: fragment {self.meta.meta.path}/{key} named by its "
+                        f"manifest is missing"
+                    )
+                try:
+                    per_segid[segid].append(Mesh.from_precomputed(data, segid=segid))
+                except MeshDecodeError as err:
+                    raise MeshDecodeError(f"{self.meta.meta.path}/{key}: {err}") from None
+                tick()
         return per_segid
 
     def get(
@@ -169,7 +172,8 @@ class LegacyMeshSource(ObjectSource):
         )
 
     def exists(self, segids: Any, progress: Any = None) -> dict[str, str | None]:
-        """``{str(segid): manifest key or None}`` (string keys, like CloudVolume)."""
+        """``{str(segid): manifest key or None}`` (string keys, like CloudVolume);
+        ``progress`` is accepted for CloudVolume's signature (one batched check)."""
         ids = segid_list(segids)
         keys = [self.manifest_path(s) for s in ids]
         there = self.meta.store.exists_many(keys)

@@ -23,6 +23,7 @@ from cloudvol.meshes.common import ObjectSource, segid_list, spatial_index_of
 from cloudvol.precomputed.object_dirs import SkeletonDirMetadata
 from cloudvol.precomputed.skeleton_format import validate_skeleton_info
 from cloudvol.storage.base import PutOptions
+from cloudvol.volume.progress import chunk_progress
 
 __all__ = ["PrecomputedSkeletonSource"]
 
@@ -96,16 +97,20 @@ class PrecomputedSkeletonSource(ObjectSource):
         attributes = self.meta.vertex_attributes
         transform = self.meta.transform
         skeletons: builtins.list[Skeleton] = []
-        for segid in ids:
-            data = found[segid]
-            if data is None:
-                continue
-            try:
-                skel = Skeleton.from_precomputed(data, segid=segid, vertex_attributes=attributes)
-            except SkeletonDecodeError as err:
-                raise SkeletonDecodeError(f"{self._home(segid)}: {err}") from None
-            skel.transform = transform
-            skeletons.append(skel.physical_space())
+        with chunk_progress(self.progress, len(ids) - len(missing), "Decoding skeletons") as tick:
+            for segid in ids:
+                data = found[segid]
+                if data is None:
+                    continue
+                try:
+                    skel = Skeleton.from_precomputed(
+                        data, segid=segid, vertex_attributes=attributes
+                    )
+                except SkeletonDecodeError as err:
+                    raise SkeletonDecodeError(f"{self._home(segid)}: {err}") from None
+                skel.transform = transform
+                skeletons.append(skel.physical_space())
+                tick()
         if not single:
             return skeletons
         return skeletons[0] if skeletons else None
