@@ -30,6 +30,7 @@ from benchmarks import (
     codec_float,
     codec_image,
     codec_segmentation,
+    codec_volume,
     http_io,
     objects_io,
     sharded_io,
@@ -63,6 +64,7 @@ WORKLOADS: dict[str, Callable[[BenchContext], WorkloadResult]] = {
     **codec_image.WORKLOADS,
     **codec_segmentation.WORKLOADS,
     **codec_float.WORKLOADS,
+    **codec_volume.WORKLOADS,
     **objects_io.WORKLOADS,
 }
 ALL = [*WORKLOADS, "memory"]

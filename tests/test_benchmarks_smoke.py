@@ -22,6 +22,8 @@ WORKLOADS = (
     "http-chunks",
 )
 TOOLS = ("cloudvol", "cloud-volume", "tensorstore", "reference")
+# benchmarks/codec_volume.py's CASES (the benchmarks are not an importable package here)
+VOLUME_CODEC_CASES = ("jpeg", "png", "cseg", "compresso", "crackle", "fpzip", "kempressed", "zfpc")
 # tensorstore has no transport gzip for local files; the reference has no default level.
 NOT_APPLICABLE = {
     ("write-gzip", "tensorstore"),
@@ -144,3 +146,20 @@ def test_spatial_index_benchmark_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert json.loads(out.read_text())
+
+
+@pytest.mark.timeout(120)
+def test_volume_codec_workloads_check_both_tools(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    names = [f"vol-{short}" for short in VOLUME_CODEC_CASES]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--size", "64", "--repeat", "1",
+         "--json", str(out), "--only", ",".join(names), "--data-dir", str(tmp_path / "data")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=110,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    for name in names:
+        results = doc["workloads"][name]["results"]
+        for tool in ("cloudvol", "cloud-volume"):
+            assert results[tool]["status"] == "ok", (name, tool, results[tool])

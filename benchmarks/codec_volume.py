@@ -1,0 +1,148 @@
+"""Encodings through the volume API: write a whole 256³ layer with ``vol[:, :, :] = a``
+and read it back with ``vol[:, :, :]``, cloudvol against cloud-volume, each with its
+defaults (cloud-volume ``parallel=1``; cloudvol schedules chunks on its own threads).
+
+The codec workloads (``encode-*``/``decode-*``) time the codec call alone in a forced
+2-thread pool; these time what a user's script does. Layers are 64³ chunks on the
+scratch directory, written with ``compress=False`` (the encodings compress), and both
+tools read the layer cloudvol wrote (the same bytes: cloudvol's encoders are
+byte-identical to cloud-volume's for these encodings). Checks: lossless encodings
+must read back exactly; jpeg by PSNR >= 30 dB against the source; kempressed within
+1e-6 (its +2 offset rounds in float32).
+
+    uv run python -m benchmarks.run --only vol-jpeg,vol-crackle
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from benchmarks import codec_float, codec_segmentation
+from benchmarks.common import (
+    NotApplicable,
+    Timing,
+    WorkloadResult,
+    WrongResult,
+    best_of,
+    make_volume,
+    measure,
+)
+from benchmarks.context import BenchContext
+
+SIDE = 256
+CHUNK = (64, 64, 64)
+CASES = {
+    # name: (encoding, source, layer type)
+    "jpeg": ("jpeg", "image", "image"),
+    "png": ("png", "image", "image"),
+    "cseg": ("compressed_segmentation", "segmentation", "segmentation"),
+    "compresso": ("compresso", "segmentation", "segmentation"),
+    "crackle": ("crackle", "segmentation", "segmentation"),
+    "fpzip": ("fpzip", "float", "image"),
+    "kempressed": ("kempressed", "float", "image"),
+    "zfpc": ("zfpc", "float", "image"),
+}
+
+
+@functools.cache
+def _source(kind: str, side: int) -> np.ndarray:
+    if kind == "image":
+        return make_volume(side)[..., 0]
+    if kind == "segmentation":
+        seg = codec_segmentation.make_segmentation(side)
+        return seg[..., 0] if seg.ndim == 4 else seg
+    # kempressed's +2 offset and fpzip both want a smooth field; Fortran order
+    # because cloud-volume's kempressed writer mishandles C-ordered input.
+    return np.asfortranarray(codec_float.float_volume(side)[..., 0])
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def _check(encoding: str, got: np.ndarray, source: np.ndarray, tool: str) -> None:
+    got = np.asarray(got)[..., 0]
+    if encoding == "jpeg":
+        if _psnr(got, source) < 30:
+            raise WrongResult(f"{tool}: jpeg read back at {_psnr(got, source):.1f} dB")
+    elif encoding == "kempressed":
+        # lossless fpzip of (x + 2): float32 rounding of the offset moves values by
+        # up to an ulp of ~2-3
+        if not np.allclose(got, source, rtol=0, atol=1e-6):
+            raise WrongResult(f"{tool}: kempressed read back off by more than 1e-6")
+    elif not np.array_equal(got, source):
+        raise WrongResult(f"{tool}: the {encoding} layer does not read back exactly")
+
+
+def _open(tool: str, url: str, **kwargs: Any) -> Any:
+    if tool == "cloudvol":
+        from cloudvol import CloudVolume
+    elif tool == "cloud-volume":
+        from cloudvolume import CloudVolume  # type: ignore[no-redef]
+    else:
+        raise NotApplicable(f"{tool}: volume API workloads are cloudvol vs cloud-volume")
+    return CloudVolume(url, progress=False, **kwargs)
+
+
+def volume_workload(ctx: BenchContext, short: str) -> WorkloadResult:
+    encoding, kind, layer_type = CASES[short]
+    side = min(ctx.geom.size, SIDE)
+    source = _source(kind, side)
+    from cloudvol import CloudVolume as Writer
+
+    info = Writer.create_new_info(
+        1, layer_type, str(source.dtype), encoding, (8, 8, 8), (0, 0, 0), source.shape,
+        chunk_size=CHUNK, compressed_segmentation_block_size=(8, 8, 8),
+    )  # fmt: skip
+    base = ctx.scratch / f"vol-{short}"
+    result = WorkloadResult(
+        f"vol-{short}",
+        f"write then read a {side}³ {source.dtype} layer, {encoding}, 64³ chunks, "
+        "through vol[...] (MB/s of write + read time)",
+        2 * source.nbytes,
+    )
+    ctx.log(f"\n## {result.name}: {result.description}")
+    read_url = f"file://{base}/read"
+    reader_layer = Writer(read_url, info=info, compress=False)
+    reader_layer.commit_info()
+    reader_layer[:, :, :] = source
+    splits: list[str] = []
+    for tool in ctx.tools:
+
+        def timed(tool: str = tool) -> Timing:
+            writer = _open(tool, f"file://{base}/{tool}", info=info, compress=False)
+            writer.commit_info()
+            reader = _open(tool, read_url)
+            seconds = {"write": float("inf"), "read": float("inf")}
+
+            def run() -> np.ndarray:
+                began = time.perf_counter()
+                writer[:, :, :] = source
+                seconds["write"] = min(seconds["write"], time.perf_counter() - began)
+                began = time.perf_counter()
+                out = reader[:, :, :]
+                seconds["read"] = min(seconds["read"], time.perf_counter() - began)
+                return out
+
+            timing = best_of(ctx.repeat, run, check=lambda got: _check(encoding, got, source, tool))
+            _check(encoding, Writer(f"file://{base}/{tool}")[:, :, :], source, f"{tool} write")
+            mb = source.nbytes / 1e6
+            splits.append(
+                f"{tool}: write {mb / seconds['write']:.0f} MB/s, read {mb / seconds['read']:.0f} MB/s"
+            )
+            return timing
+
+        result.results[tool] = measure(tool, result.nbytes, timed, ctx.log)
+    result.notes += splits
+    return result
+
+
+WORKLOADS: dict[str, Callable[[BenchContext], WorkloadResult]] = {
+    f"vol-{short}": functools.partial(volume_workload, short=short) for short in CASES
+}
