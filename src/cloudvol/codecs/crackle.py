@@ -136,6 +136,37 @@ def _read_header(data: bytes | memoryview, spec: ChunkSpec) -> _Header:
     )
 
 
+def _check_boc_sizes(
+    data: bytes | memoryview, spec: ChunkSpec, sizes: np.ndarray, start: int
+) -> None:
+    """Each non-empty slice's crack code opens with a uint32 giving the size of its
+    beginning-of-chain index; the decoder reads that many bytes without checking them
+    against the slice, so an oversized field makes it read past the slice (and, for the
+    last slices, past the stream). One vectorized pass over the ``sz`` fields."""
+    ends = start + np.cumsum(sizes, dtype=np.int64)
+    starts = ends - sizes
+    filled = np.flatnonzero(sizes)
+    if filled.size == 0:
+        return
+    short = filled[sizes[filled] < 4]
+    if short.size:
+        z = int(short[0])
+        raise corrupt(spec, NAME, f"z={z}: {int(sizes[z])}-byte crack code has no index size")
+    # The four little-endian bytes at each slice's start, gathered at once.
+    raw = np.frombuffer(data, dtype=np.uint8)
+    at = starts[filled][:, np.newaxis] + np.arange(4)
+    boc = raw[at].astype(np.int64) @ np.array([1, 1 << 8, 1 << 16, 1 << 24], dtype=np.int64)
+    over = np.flatnonzero(4 + boc > sizes[filled])
+    if over.size:
+        z = int(filled[over[0]])
+        raise corrupt(
+            spec,
+            NAME,
+            f"z={z}: crack code index of {int(boc[over[0]])} bytes overruns its "
+            f"{int(sizes[z])}-byte slice",
+        )
+
+
 def _validate(data: bytes | memoryview, spec: ChunkSpec, head: _Header, index: bool) -> None:
     """Section sizes, the label CRC and, with ``index``, the grid index (sum and CRC:
     reading only the labels does not need it)."""
@@ -150,6 +181,7 @@ def _validate(data: bytes | memoryview, spec: ChunkSpec, head: _Header, index: b
         sizes = np.frombuffer(data, dtype="<u4", count=sz, offset=index_at)
         if int(sizes.sum(dtype=np.uint64)) != cracks_end - cracks_at - head.markov_bytes:
             raise corrupt(spec, NAME, "the grid index does not add up to the crack code section")
+        _check_boc_sizes(data, spec, sizes, cracks_at + head.markov_bytes)
     if head.version == 1:
         view = memoryview(data)
         if index:
