@@ -9,6 +9,7 @@ directory may hold its own ``info``; without one, CloudVolume assumes a default
 
 from __future__ import annotations
 
+import abc
 import copy
 import json
 import re
@@ -28,12 +29,10 @@ __all__ = ["MeshDirMetadata", "ObjectDirMetadata", "SkeletonDirMetadata"]
 _INFO_PUT = PutOptions(content_type="application/json", cache_control="no-cache")
 
 
-class ObjectDirMetadata:
-    """Location, ``info`` and sharding of one object directory of a layer.
-
-    ``directory`` overrides the layer info's entry (``mesh_dir=``/``skel_dir=``);
-    like CloudVolume, the override is written into the layer info held in memory.
-    """
+class ObjectDirMetadata(abc.ABC):
+    """Location, ``info`` and sharding of one object directory of a layer. The
+    directory comes from the layer info (where ``mesh_dir=``/``skel_dir=`` write
+    their override, as in CloudVolume)."""
 
     layer_key: str = ""
     default_dir: str = ""
@@ -42,14 +41,11 @@ class ObjectDirMetadata:
     def __init__(
         self,
         meta: PrecomputedMetadata,
-        directory: str | None = None,
         info: dict[str, Any] | None = None,
         readonly: bool = False,
     ) -> None:
         self.meta = meta
         self.readonly = readonly
-        if directory:
-            meta.info[self.layer_key] = str(directory)
         self.info: dict[str, Any] = info if info is not None else self.fetch_info()
 
     # --- where ----------------------------------------------------------------------
@@ -74,8 +70,9 @@ class ObjectDirMetadata:
 
     # --- info -------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def default_info(self) -> dict[str, Any]:
-        raise TypeError(f"{type(self).__name__} has no default info")
+        """What CloudVolume assumes when the directory has no ``info``."""
 
     def fetch_info(self) -> dict[str, Any]:
         """The directory's ``info`` (the default when the file is missing)."""
