@@ -192,3 +192,15 @@ def test_mysql_index_url_without_a_driver_does_not_block_mesh_reads(tmp_path: Pa
     url, meshes, _ = layer_with_index(tmp_path)
     vol = CloudVolume(url, spatial_index_db="mysql://alice:hunter2@db.invalid/si")
     assert np.array_equal(vol.mesh.get(1, fuse=False)[1].vertices, meshes[1].vertices)
+
+
+def test_pickled_volume_keeps_mesh_dir_and_spatial_index_db(tmp_path: Path) -> None:
+    import pickle
+
+    url, meshes, _ = layer_with_index(tmp_path / "layer")
+    db = tmp_path / "index.db"
+    CloudVolume(url).mesh.spatial_index.to_sql(str(db))
+    vol = CloudVolume(url, spatial_index_db=str(db), mesh_dir="mesh")
+    clone = pickle.loads(pickle.dumps(vol))
+    assert clone.spatial_index_db == str(db)
+    assert clone.mesh.spatial_index.query(clone.bounds * clone.resolution) == set(meshes)
