@@ -30,6 +30,7 @@ import numpy as np
 
 from cloudvol.codecs.base import ChunkSpec, require_shape
 from cloudvol.codecs.labels import (
+    as_layer_dtype,
     check_unsigned_labels,
     contains_in_labels,
     corrupt,
@@ -161,16 +162,6 @@ def _checked(
     return (data if isinstance(data, bytes) else bytes(data)), head
 
 
-def _as_layer_dtype(labels: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Stream labels as the layer's dtype: same width keeps the bits (a signed layer
-    read as CloudVolume's assignment would), narrower streams widen."""
-    if labels.dtype == dtype:
-        return labels
-    if labels.dtype.itemsize == dtype.itemsize:
-        return labels.view(dtype)
-    return labels.astype(dtype)
-
-
 @dataclass(frozen=True, slots=True)
 class _LabelSections:
     """The two places a stream stores labels: the component ids and the
@@ -261,7 +252,7 @@ class CompressoCodec:
             labels = compresso.decompress(raw)
         except (compresso.DecodeError, RuntimeError, ValueError, MemoryError) as err:
             raise corrupt(spec, NAME, str(err)) from err
-        return _as_layer_dtype(labels, spec.dtype)[..., np.newaxis]
+        return as_layer_dtype(labels, spec.dtype)[..., np.newaxis]
 
     def describe(self, data: bytes | memoryview) -> tuple[tuple[int, int, int, int], np.dtype]:
         head = _read_header(data, _ANY)
@@ -273,7 +264,7 @@ class CompressoCodec:
         _, head = _checked(data, spec, windows=False)
         stored = _stored_labels(_label_sections(data, spec, head))
         return sorted_unique(
-            _as_layer_dtype(stored.astype(head.dtype.newbyteorder("=")), spec.dtype)
+            as_layer_dtype(stored.astype(head.dtype.newbyteorder("=")), spec.dtype)
         )
 
     def contains(self, data: bytes | memoryview, spec: ChunkSpec, label: int) -> bool:
@@ -346,7 +337,7 @@ class CompressoCodec:
             )
         except (compresso.DecodeError, RuntimeError, ValueError, MemoryError) as err:
             raise corrupt(spec, NAME, str(err)) from err
-        return _as_layer_dtype(plane[x, y, :1], spec.dtype)
+        return as_layer_dtype(plane[x, y, :1], spec.dtype)
 
 
 def _fits(values: np.ndarray, top: int) -> bool:

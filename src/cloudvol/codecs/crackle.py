@@ -32,6 +32,7 @@ import numpy as np
 
 from cloudvol.codecs.base import ChunkSpec, require_shape
 from cloudvol.codecs.labels import (
+    as_layer_dtype,
     check_unsigned_labels,
     contains_in_labels,
     corrupt,
@@ -227,15 +228,6 @@ def _as_fortran_stream(raw: bytes, head: _Header) -> bytes:
     return bytes(header) + raw[head.header_bytes :]
 
 
-def _as_layer_dtype(labels: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Stream labels as the layer's dtype (same width keeps the bits; narrower widens)."""
-    if labels.dtype == dtype:
-        return labels
-    if labels.dtype.itemsize == dtype.itemsize:
-        return labels.view(dtype)
-    return labels.astype(dtype)
-
-
 def _library_errors() -> tuple[type[BaseException], ...]:
     """What the library raises on bad input (evaluated only when something is raised)."""
     import crackle
@@ -279,7 +271,7 @@ class CrackleCodec:
             labels = crackle.decompress(raw, parallel=1)
         except _library_errors() as err:
             raise corrupt(spec, NAME, str(err)) from err
-        return _as_layer_dtype(labels, spec.dtype)[..., np.newaxis]
+        return as_layer_dtype(labels, spec.dtype)[..., np.newaxis]
 
     def describe(self, data: bytes | memoryview) -> tuple[tuple[int, int, int, int], np.dtype]:
         head = _read_header(data, _ANY)
@@ -304,7 +296,7 @@ class CrackleCodec:
                 found = np.asarray(crackle.labels(raw))
             except _library_errors() as err:
                 raise corrupt(spec, NAME, str(err)) from err
-        found = _as_layer_dtype(found, spec.dtype)
+        found = as_layer_dtype(found, spec.dtype)
         # Flat streams list each label once, ascending; pin streams and streams
         # marked unsorted or remapped need sorting and deduplicating.
         if found.size > 1 and not bool(np.all(found[1:] > found[:-1])):
@@ -358,7 +350,7 @@ class CrackleCodec:
             plane = crackle.CrackleArray(raw, parallel=1)[:, :, z]
         except _library_errors() as err:
             raise corrupt(spec, NAME, str(err)) from err
-        return _as_layer_dtype(np.asarray(plane)[x, y].reshape(1), spec.dtype)
+        return as_layer_dtype(np.asarray(plane)[x, y].reshape(1), spec.dtype)
 
 
 #: a spec for messages about streams read without one (``describe``)

@@ -28,6 +28,7 @@ __all__ = [
     "RemapCodec",
     "SelfDescribingCodec",
     "VoxelCodec",
+    "as_layer_dtype",
     "check_unsigned_labels",
     "corrupt",
     "label_in_dtype",
@@ -101,6 +102,16 @@ def check_unsigned_labels(encoding: str, dtype: np.dtype, num_channels: int) -> 
             f"{encoding} encoding cannot store {num_channels} channels: it holds one "
             f"channel of labels"
         )
+
+
+def as_layer_dtype(labels: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Labels a stream stores as the layer's dtype: the same width keeps the bits (a
+    signed layer reads them as CloudVolume's assignment would), a narrower one widens."""
+    if labels.dtype == dtype:
+        return labels
+    if labels.dtype.itemsize == dtype.itemsize:
+        return labels.view(dtype)
+    return labels.astype(dtype)
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
