@@ -443,3 +443,67 @@ def test_big_endian_arrays_cross_unchanged() -> None:
         assert encoded == local
     finally:
         pool.close()
+
+
+# --- feeding helpers without copies -----------------------------------------------
+
+
+def test_started_mode_waits_for_a_busy_helper_but_never_for_one_starting() -> None:
+    import threading
+
+    pool = WorkerPool(1)
+    try:
+        in_worker = "cloudvol.codecs.worker_pool:in_worker"
+        assert pool.run(in_worker, wait="started") is NOT_RUN
+        assert pool.pids() == []  # and it did not start one
+        pool.run(in_worker)
+        data, shape = _big_float_stream()  # ~0.1 s to decode
+        job = threading.Thread(
+            target=pool.run,
+            args=("cloudvol.codecs.fpzip:decode_stream_here", (data, shape, "float32", "c")),
+        )
+        job.start()
+        while pool._busy == 0 and job.is_alive():
+            time.sleep(0.0005)
+        assert pool.run(in_worker, wait=False) is NOT_RUN  # the one helper is busy
+        assert pool.run(in_worker, wait="started") is True  # so this waited for it
+        job.join()
+    finally:
+        pool.close()
+
+
+def test_chunks_cut_from_fortran_volumes_cross_in_fortran_order() -> None:
+    from cloudvol.codecs.worker_protocol import ArrayHeader
+
+    volume = np.zeros((128, 128, 128, 1), dtype=np.uint64, order="F")
+    assert ArrayHeader.of(volume[64:, :64, 32:96]).fortran
+    assert not ArrayHeader.of(np.zeros((128, 128, 128))[64:, :64, 32:96]).fortran
+    assert ArrayHeader.of(np.zeros((4, 1, 8), order="F")[:, :, ::2]).fortran
+
+
+def test_a_consumer_reads_array_results_in_place() -> None:
+    pool = WorkerPool(1)
+    try:
+        spec = worker_pool.portable_spec(ChunkSpec((16, 16, 8, 1), np.dtype(np.uint32)))
+        seg = np.arange(16 * 16 * 8, dtype=np.uint32).reshape(spec.shape, order="F")
+        data = bytes(get_codec("compresso").encode(seg, spec))
+        seen: list[np.ndarray] = []
+
+        def consume(view: np.ndarray) -> str:
+            seen.append(view.copy())
+            assert not view.flags.owndata  # a view of the scratch file, not a copy
+            return "painted"
+
+        args = ("compresso", data, spec)
+        assert pool.run("cloudvol.codecs.worker_pool:decode_chunk", args, consume=consume) == (
+            "painted"
+        )
+        np.testing.assert_array_equal(seen[0], seg)
+        # without a consumer the result is a copy that outlives the job
+        copied = pool.run("cloudvol.codecs.worker_pool:decode_chunk", args)
+        other = bytes(get_codec("compresso").encode(np.asfortranarray(seg + 5), spec))
+        pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", other, spec))
+        np.testing.assert_array_equal(copied, seg)
+        assert copied.flags.owndata
+    finally:
+        pool.close()

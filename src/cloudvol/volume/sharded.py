@@ -155,7 +155,7 @@ class ShardedScale:
                     code = refs.codes[i]
                     data = self.reader.decode(stored, location, code, self.describe)
                     name = self.item_name(location, code)
-                    out[dst] = layer.decode(data, shapes[i], name, background)[src]
+                    layer.paint(data, shapes[i], name, background, out[dst], src)
                 tick()
 
             # Raw chunks cost only a copy: small reads never pay a hand-off to workers.
