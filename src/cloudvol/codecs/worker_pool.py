@@ -183,7 +183,7 @@ class _Helper:
         header = None if array is None else self.scratch.store(array)
         try:
             send(self.to_child, (function, args, header))
-            return receive(self.from_child)  # type: ignore[no-any-return]
+            return receive(self.from_child)
         except (EOFError, BrokenPipeError, ConnectionResetError):
             raise WorkerCrashed(self.exit_reason()) from None
 
