@@ -507,3 +507,66 @@ def test_a_consumer_reads_array_results_in_place() -> None:
         assert copied.flags.owndata
     finally:
         pool.close()
+
+
+def test_a_view_kept_by_a_failed_consumer_stays_readable() -> None:
+    pool = WorkerPool(1)
+    try:
+        spec = worker_pool.portable_spec(ChunkSpec((128, 128, 80, 1), np.dtype(np.uint32)))
+        seg = (np.arange(128 * 128 * 80, dtype=np.uint32) // 1000).reshape(spec.shape, order="F")
+        data = bytes(get_codec("compresso").encode(seg, spec))  # decodes to 5 MiB
+
+        def fails(view: np.ndarray) -> None:
+            raise ValueError(view)  # the exception keeps the view
+
+        with pytest.raises(ValueError) as caught:
+            pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", data, spec),
+                     consume=fails)  # fmt: skip
+        assert pool.pids() == []  # that helper was retired, its scratch file left alone
+        small = worker_pool.portable_spec(ChunkSpec((8, 8, 8, 1), np.dtype(np.uint32)))
+        zeros = np.zeros(small.shape, np.uint32, order="F")
+        tiny = bytes(get_codec("compresso").encode(zeros, small))
+        for _ in range(2):  # later jobs map and resize their own scratch files
+            pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", tiny, small))
+        np.testing.assert_array_equal(caught.value.args[0], seg)
+    finally:
+        pool.close()
+
+
+def test_a_helper_never_released_delays_started_waiters_but_does_not_hang_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(worker_pool, "STARTED_WAIT_SECONDS", 0.2)
+    pool = WorkerPool(1)
+    try:
+        in_worker = "cloudvol.codecs.worker_pool:in_worker"
+        pool.run(in_worker)
+        taken = pool._acquire(True)  # as if a caller lost it to an interrupt
+        assert taken is not None
+        began = time.monotonic()
+        assert pool.run(in_worker, wait="started") is NOT_RUN
+        assert 0.15 < time.monotonic() - began < 5
+        pool._release(taken, healthy=False)
+    finally:
+        pool.close()
+
+
+def test_closing_the_pool_stops_busy_helpers_when_their_job_ends() -> None:
+    import threading
+
+    pool = WorkerPool(1)
+    data, shape = _big_float_stream()
+    pool.run("cloudvol.codecs.worker_pool:in_worker")
+    (pid,) = pool.pids()
+    job = threading.Thread(
+        target=pool.run,
+        args=("cloudvol.codecs.fpzip:decode_stream_here", (data, shape, "float32", "c")),
+    )
+    job.start()
+    while pool._busy == 0 and job.is_alive():
+        time.sleep(0.0005)
+    pool.close()
+    job.join()
+    assert pool.pids() == [] and pool._idle == []
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # stopped and reaped

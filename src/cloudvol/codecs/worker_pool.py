@@ -16,10 +16,11 @@ Each helper is a persistent ``python -m cloudvol.codecs._worker_main`` child (no
 without an ``if __name__ == "__main__"`` guard still work). Jobs and small results
 travel as pickles over a pipe; array results come back through a shared scratch
 file (``memfd``) mapped by both sides, so a decoded chunk crosses by two memcpys
-(into the file, out of it), never through a pipe or pickle.
+(into the file, then out of it, or straight into the caller's output), never through
+a pipe or pickle.
 
-``CLOUDVOL_WORKER_PROCESSES`` sets the most helpers (default: one more than the
-cores, at most 4);
+``CLOUDVOL_WORKER_PROCESSES`` sets the most helpers (default: twice the cores, at
+most 4);
 ``0`` runs everything in this process, trusting the data (a corrupt fpzip chunk can
 then crash the interpreter, as it does in cloud-volume).
 """
@@ -35,6 +36,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any, Literal
@@ -54,6 +56,10 @@ __all__ = [
     "shared_pool",
     "worker_processes",
 ]
+
+#: the longest a thread waits for a busy helper (``wait="started"``) before it codes
+#: its chunk itself; chunk jobs take milliseconds
+STARTED_WAIT_SECONDS = 2.0
 
 #: signals that mean the code in the helper failed (not that someone killed it)
 FAULT_SIGNALS = frozenset({"SIGSEGV", "SIGFPE", "SIGBUS", "SIGILL", "SIGABRT"})
@@ -193,10 +199,8 @@ class _Helper:
         Then the scratch file gives back what a large job took."""
         if isinstance(value, ArrayHeader):
             view = self.scratch.array(value)
-            try:
-                value = consume(view) if consume else np.array(view, order="K")
-            finally:
-                del view
+            value = consume(view) if consume else np.array(view, order="K")
+            del view
         self.scratch.shrink()
         return value
 
@@ -237,6 +241,8 @@ class WorkerPool:
         self._starting: list[_Helper] = []
         self._busy = 0
         self._live: set[_Helper] = set()
+        #: busy helpers to stop when their job ends (the pool was closed meanwhile)
+        self._retired: set[_Helper] = set()
         self.jobs_run = 0
         #: why helpers cannot run here, once one failed to start
         self.broken = ""
@@ -275,21 +281,28 @@ class WorkerPool:
         one or waits; ``"started"`` waits for a busy helper to finish, but returns
         :data:`NOT_RUN` while none has finished starting (or helpers cannot run
         here); ``False`` returns :data:`NOT_RUN` at once."""
-        try:
-            helper = self._acquire(wait)
-        except WorkerUnavailable:
-            if wait is True:
-                raise
-            return NOT_RUN
-        if helper is None:
-            return NOT_RUN
+        helper: _Helper | None = None
         healthy = False
+        # Acquire inside the try, so an interrupt (Ctrl-C in a notebook, on the main
+        # thread) cannot leave a helper counted busy forever: threads waiting with
+        # "started" would wait for it.
         try:
+            try:
+                helper = self._acquire(wait)
+            except WorkerUnavailable:
+                if wait is True:
+                    raise
+                return NOT_RUN
+            if helper is None:
+                return NOT_RUN
             status, value = helper.call(function, args, array)
-            healthy = True
+            # If ``consume`` raises, its traceback may keep a view of the scratch
+            # file: the helper is retired so the file is never resized under it.
             value = helper.take(value, consume)
+            healthy = True
         finally:
-            self._release(helper, healthy)
+            if helper is not None:
+                self._release(helper, healthy)
         if status == "raise":
             raise value
         return value
@@ -317,6 +330,7 @@ class WorkerPool:
         helper.close(wait=0.5)
 
     def _acquire(self, wait: Wait) -> _Helper | None:
+        deadline: float | None = None
         with self._lock:
             while True:
                 if self.broken:
@@ -337,11 +351,17 @@ class WorkerPool:
                 if not wait:
                     return None
                 if wait == "started":
-                    # Wait only while every helper is started and busy: one still
-                    # starting does not signal when it becomes ready.
+                    # Wait only while every helper is started and busy (one still
+                    # starting does not signal when it becomes ready), and not for
+                    # long: a helper stuck in a job must not stall every request.
                     if self._starting or not self._busy:
                         return None
-                    self._changed.wait()
+                    if deadline is None:
+                        deadline = time.monotonic() + STARTED_WAIT_SECONDS
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return None
+                    self._changed.wait(remaining)
                     continue
                 if not self._starting and self._busy < self.size:
                     self._spawn_starting()
@@ -391,19 +411,26 @@ class WorkerPool:
         self._changed.notify_all()
 
     def _release(self, helper: _Helper, healthy: bool) -> None:
+        keep = healthy and helper not in self._retired
         with self._lock:
-            self._busy -= 1
-            self.jobs_run += 1
-            if healthy:
-                self._idle.append(helper)
-            else:
-                self._discard(helper)
-            self._changed.notify_all()
+            try:
+                self._busy -= 1
+                self.jobs_run += 1
+                if keep:
+                    self._idle.append(helper)
+                else:
+                    self._live.discard(helper)
+                    self._retired.discard(helper)
+            finally:
+                self._changed.notify_all()
+        if not keep:  # outside the lock: stopping it may take a moment
+            helper.close(wait=0.5)
 
     def close(self) -> None:
-        """Stop every idle or starting helper (busy ones are stopped on release)."""
+        """Stop every idle or starting helper now, and busy ones when they finish."""
         with self._lock:
             helpers, self._idle, self._starting = self._idle + self._starting, [], []
+            self._retired = self._live - set(helpers)
             for helper in helpers:
                 self._discard(helper)
 

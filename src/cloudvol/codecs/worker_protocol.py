@@ -7,7 +7,6 @@ file (a ``memfd``) that both sides map. Shared by :mod:`cloudvol.codecs.worker_p
 
 from __future__ import annotations
 
-import contextlib
 import mmap
 import os
 import pickle
@@ -139,17 +138,18 @@ class Scratch:
         return header
 
     def shrink(self) -> None:
-        """Give memory back after a large job (the other side remaps on its next job)."""
+        """Give memory back after a large job (the other side remaps on its next job).
+        No view of the file may be alive: pages past the new end would fault."""
         if os.fstat(self.fd).st_size > SHRINK_ABOVE:
             self._unmap()
             os.ftruncate(self.fd, INITIAL_SCRATCH)
 
     def _unmap(self) -> None:
-        if self._map is not None:
-            # A view still alive keeps the mapping; it goes when the view does.
-            with contextlib.suppress(BufferError):
-                self._map.close()
-            self._map = None
+        # Dropped, not closed: numpy views of the map hold a reference to it but no
+        # buffer export, so ``close()`` would succeed and leave a view that is still
+        # alive (say, in a traceback) pointing at unmapped memory. The mapping goes
+        # when its last view does (at once, normally).
+        self._map = None
 
     def close(self) -> None:
         self._unmap()
