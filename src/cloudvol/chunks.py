@@ -1,7 +1,9 @@
 """Encode, decode and inspect single chunks by encoding name (CloudVolume's ``chunks``).
 
-Arrays are 3-D ``(x, y, z)`` or 4-D ``(x, y, z, channel)``; 3-D input is one channel,
-and decoded chunks are 4-D. ``compression_params`` takes CloudVolume's spelling
+Arrays are 3-D ``(x, y, z)`` or 4-D ``(x, y, z, channel)``; 3-D input is one channel.
+Decoded chunks have the rank of the ``shape`` asked for (3-D when the stream gives the
+shape itself, as compresso and crackle do), except fpzip, kempressed and zfpc, which
+decode to 4-D whatever the shape: CloudVolume returns those libraries' own arrays. ``compression_params`` takes CloudVolume's spelling
 (``{"level": 85}``, zfpc's ``rate``/``precision``/``tolerance``/``correlated_dims``,
 cseg's ``block_size``) as well as the info field names (``jpeg_quality``,
 ``png_level``, ``zfpc_rate``…). Label encodings (compressed_segmentation, compresso,
@@ -34,6 +36,7 @@ __all__ = [
     "SUPPORTED_ENCODINGS",
     "contains",
     "decode",
+    "decode_binary_image",
     "decode_compressed_segmentation",
     "encode",
     "encode_compressed_segmentation",
@@ -49,6 +52,8 @@ SUPPORTED_ENCODINGS = (
     "crackle", "jpeg", "jxl", "png", "zfpc",
 )  # fmt: skip
 
+#: encodings CloudVolume decodes to its library's 4-D array, ignoring ``shape``
+_ALWAYS_4D = frozenset({"fpzip", "kempressed", "zfpc"})
 #: CloudVolume's generic ``level`` parameter, by encoding, as the info field
 _LEVEL_FIELD = {
     "jpeg": "jpeg_quality",
@@ -136,14 +141,14 @@ def _background(spec: ChunkSpec) -> np.ndarray:
 
 
 def encode(
-    img: np.ndarray,
+    img_chunk: np.ndarray,
     encoding: str,
     block_size: Any = None,
     compression_params: Mapping[str, Any] | None = None,
     num_threads: int = 1,
 ) -> bytes:
     """Encode one chunk, a 3-D or 4-D ``(x, y, z[, c])`` array, as ``encoding``."""
-    img = _as4d(np.asarray(img))
+    img = _as4d(np.asarray(img_chunk))
     codec = get_codec(encoding)
     codec.check(img.dtype, img.shape[3])
     spec = ChunkSpec(
@@ -164,17 +169,51 @@ def decode(
     background_color: float = 0,
     num_threads: int = 1,
 ) -> np.ndarray:
-    """Decode one chunk to a 4-D ``(x, y, z, channel)`` array. ``shape`` is
-    ``(x, y, z)`` or ``(x, y, z, channels)``; it and ``dtype`` may be omitted for
-    compresso and crackle, whose streams record them. Empty data decodes to
-    ``background_color``; an ndarray is returned as is (CloudVolume's LRU case)."""
+    """Decode one chunk. ``shape`` is ``(x, y, z)`` or ``(x, y, z, channels)`` and
+    sets the result's rank (see the module notes for fpzip, kempressed and zfpc); it
+    and ``dtype`` may be omitted for compresso, crackle, fpzip and kempressed, whose
+    streams record them. Empty data decodes to ``background_color``; an ndarray is
+    returned as is (CloudVolume's LRU case)."""
     if isinstance(filedata, np.ndarray):
         return filedata
     codec = get_codec(encoding)
     spec = _spec(codec, encoding, filedata, shape, dtype, block_size, background_color)
     if not filedata:
-        return _background(spec)
-    return codec.decode(filedata, spec)
+        return _in_rank(_background(spec), shape)
+    image = codec.decode(filedata, spec)
+    return image if encoding.lower() in _ALWAYS_4D else _in_rank(image, shape)
+
+
+def decode_binary_image(
+    label: int,
+    filedata: bytes | memoryview | None,
+    encoding: str,
+    shape: Any = None,
+    dtype: Any = None,
+    block_size: Any = None,
+    background_color: float = 0,
+    num_threads: int = 0,
+) -> np.ndarray:
+    """A boolean mask of the voxels of one chunk equal to ``label``, shaped as
+    :func:`decode` would return the chunk. A label encoding answers from its label
+    table when the label is absent, without decoding the voxels."""
+    codec = get_codec(encoding)
+    if filedata and not isinstance(filedata, np.ndarray) and isinstance(codec, LabelCodec):
+        spec = _spec(codec, encoding, filedata, shape, dtype, block_size, background_color)
+        if not codec.contains(filedata, spec, label):
+            return _in_rank(np.zeros(spec.shape, dtype=bool, order="F"), shape)
+    image = decode(filedata, encoding, shape, dtype, block_size, background_color)
+    if not _comparable(label, image.dtype):
+        return np.zeros(image.shape, dtype=bool, order="F")
+    return np.asarray(image == label)
+
+
+def _in_rank(image: np.ndarray, shape: Any) -> np.ndarray:
+    """``image`` (4-D) as 3-D when ``shape`` is 3-D or absent, as CloudVolume
+    reshapes decoded chunks to the shape it was given."""
+    if (shape is None or len(shape) == 3) and image.ndim == 4 and image.shape[3] == 1:
+        return image[..., 0]
+    return image
 
 
 def encode_compressed_segmentation(
@@ -192,8 +231,7 @@ def decode_compressed_segmentation(
     """Decode a compressed_segmentation file; the result has ``shape``'s rank."""
     if block_size is None:
         raise ValueError("decoding compressed_segmentation needs its block_size")
-    out = decode(bytestring, "compressed_segmentation", shape, dtype, block_size)
-    return out[..., 0] if len(shape) == 3 else out
+    return decode(bytestring, "compressed_segmentation", shape, dtype, block_size)
 
 
 # --------------------------------------------------------------------------- labels

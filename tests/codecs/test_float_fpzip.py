@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 from cloudvol import CloudVolume, chunks
 from cloudvol.codecs import ChunkSpec, get_codec
 from cloudvol.codecs import fpzip as fpzip_module
-from cloudvol.exceptions import DecodingError, EncodingError
+from cloudvol.exceptions import DecodingError, EncodingError, InvalidInfoError
 
 DTYPES = [np.float32, np.float64]
 CHANNELS = [1, 2, 3]
@@ -292,7 +292,9 @@ def test_volume_precision_option_is_used(tmp_path):
 
 def test_volume_write_of_integers_stores_nothing(tmp_path):
     vol = CloudVolume(f"file://{tmp_path}/layer", info=make_info("uint16", 1))
-    vol.commit_info()
+    with pytest.raises(InvalidInfoError, match=r"fpzip encoding cannot store dtype uint16"):
+        vol.commit_info()
+    assert not (tmp_path / "layer" / "info").exists()
     with pytest.raises(EncodingError, match=r"fpzip.*uint16"):
         vol[BOX] = np.zeros((70, 40, 11, 1), np.uint16)
     assert not (tmp_path / "layer" / "4_4_40").exists() or not any(

@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from cloudvol import CloudVolume, chunks
 from cloudvol.codecs import ChunkSpec, get_codec
-from cloudvol.exceptions import DecodingError, EncodingError
+from cloudvol.exceptions import DecodingError, EncodingError, InvalidInfoError
 
 DTYPES = [np.float32, np.float64]
 UINT = {4: np.uint32, 8: np.uint64}
@@ -212,7 +212,9 @@ def test_volume_round_trip_with_ragged_edges(tmp_path, dtype, channels):
 
 def test_volume_write_of_integers_stores_nothing(tmp_path):
     vol = CloudVolume(f"file://{tmp_path}/layer", info=make_info("int32", 1))
-    vol.commit_info()
+    with pytest.raises(InvalidInfoError, match=r"kempressed encoding cannot store dtype int32"):
+        vol.commit_info()
+    assert not (tmp_path / "layer" / "info").exists()
     with pytest.raises(EncodingError, match=r"kempressed.*int32"):
         vol[BOX] = np.zeros((70, 40, 11, 1), np.int32)
     scale = tmp_path / "layer" / "4_4_40"

@@ -11,7 +11,7 @@ import pytest
 from test_image_codecs import FORMATS, MIN_PSNR, noise_chunk, psnr, smooth_chunk
 
 from cloudvol import CloudVolume
-from cloudvol.exceptions import EncodingError
+from cloudvol.exceptions import EncodingError, InvalidInfoError
 
 SIZE = (100, 70, 12)  # not multiples of the chunk: edge chunks are 36×6×4 and the like
 CHUNK = (64, 64, 8)
@@ -119,7 +119,15 @@ def test_jxl_effort_is_stored_in_the_scale_and_used(tmp_path: Path):
 def test_unsupported_layer_fails_before_any_chunk_is_written(
     tmp_path: Path, encoding: str, dtype: str, channels: int
 ):
-    vol = make_volume(tmp_path, encoding, dtype, channels)
+    with pytest.raises(InvalidInfoError, match=rf"scales\[0\]: {encoding} encoding cannot store"):
+        make_volume(tmp_path, encoding, dtype, channels)
+    assert not (tmp_path / "info").exists()
+    # an info committed elsewhere (another tool) still fails before any chunk is written
+    info = CloudVolume.create_new_info(
+        num_channels=channels, layer_type="image", data_type=dtype, encoding=encoding,
+        resolution=(4, 4, 40), voxel_offset=(3, -5, 2), volume_size=SIZE, chunk_size=CHUNK,
+    )  # fmt: skip
+    vol = CloudVolume(f"file://{tmp_path}", info=info)  # not committed
     with pytest.raises(EncodingError, match=f"{encoding} encoding cannot store"):
         vol[:, :, :] = np.ones((*SIZE, channels), dtype=dtype)
     assert not (tmp_path / "4_4_40").exists() or chunk_files(tmp_path) == []

@@ -161,7 +161,7 @@ def test_transcode_crops_and_pads_to_the_destination_shape():
             background_color=9, dest_chunk_size_fn=lambda _k: (16, 20, 5),
         )
     )  # fmt: skip
-    back = chunks.decode(out["a"], "crackle")
+    back = chunks.decode(out["a"], "crackle", (16, 20, 5, 1), "uint64")
     np.testing.assert_array_equal(back[:, :16], data[:16])
     assert np.all(back[:, 16:] == 9)
 
@@ -297,3 +297,78 @@ def test_tensorstore_cseg_layer_reads_in_cloudvol(
         ]
         found = chunks.labels(path.read_bytes(), CSEG, shape, dtype, block)
         np.testing.assert_array_equal(found, np.unique(expected))
+
+
+# --------------------------------------------------------------------------- label masks, renumbering
+
+
+MASK_FORMATS = [("raw", "uint64", 1), *[f for f in LAYER_FORMATS if f[2] == 1]]
+
+
+@pytest.mark.parametrize("sharded", [False, True], ids=["unsharded", "sharded"])
+@pytest.mark.parametrize(("encoding", "dtype", "channels"), MASK_FORMATS)
+def test_label_masks_and_renumbering_agree_with_cloudvolume(
+    tmp_path: Path, encoding: str, dtype: str, channels: int, sharded: bool
+):
+    from cloudvolume import CloudVolume as PeerVolume
+
+    data = segmentation(SIZE, channels, dtype, seed=21)
+    data[data == data.max()] = 0  # some background
+    path = tmp_path / "layer"
+    write_cloudvol(path, layer_info(encoding, dtype, channels), data)
+    if sharded:
+        CloudVolume(f"file://{path}").to_sharded(f"file://{tmp_path}/sharded")
+        path = tmp_path / "sharded"
+    ours = CloudVolume(f"file://{path}")
+    theirs = PeerVolume(f"file://{path}", progress=False)
+    box = np.s_[OFFSET[0] + 3 : OFFSET[0] + 60, OFFSET[1] + 1 : OFFSET[1] + 40, OFFSET[2] :]
+    cut = data[3:60, 1:40]
+    for label in (int(cut[5, 5, 5, 0]), 0, int(np.iinfo(dtype).max)):
+        mask = ours.download(box, label=label)
+        assert mask.dtype == bool and mask.shape == cut.shape
+        np.testing.assert_array_equal(mask, cut == label)
+        np.testing.assert_array_equal(mask, theirs.download(box, label=label))
+    img, remap = ours.download(box, renumber=True)
+    peer_img, peer_remap = theirs.download(box, renumber=True)
+    assert img.dtype == peer_img.dtype and remap[0] == 0
+    inverse = {new: old for old, new in remap.items()}
+    np.testing.assert_array_equal(np.vectorize(inverse.get, otypes=[dtype])(img), cut)
+    assert set(remap) <= set(peer_remap)  # cloud-volume also maps labels outside the box
+
+
+@pytest.mark.parametrize("encoding", [CSEG, "compresso", "crackle"])
+def test_masks_of_absent_labels_decode_no_chunk(
+    tmp_path: Path, encoding: str, monkeypatch: pytest.MonkeyPatch
+):
+    from cloudvol.codecs import get_codec
+
+    data = segmentation(SIZE, 1, "uint64", seed=22)
+    write_cloudvol(tmp_path, layer_info(encoding, "uint64", 1), data)
+    vol = CloudVolume(f"file://{tmp_path}")
+    codec_class = type(get_codec(encoding))
+
+    def no_decoding(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("decoded a chunk")
+
+    from cloudvol.codecs import worker_pool
+
+    monkeypatch.setenv("CLOUDVOL_WORKER_PROCESSES", "0")  # decoding would happen here
+    monkeypatch.setattr(worker_pool, "_shared", None)
+    monkeypatch.setattr(codec_class, "decode", no_decoding)
+    absent = int(data.max()) + 1
+    mask = vol.download(np.s_[:, :, :], label=absent)
+    assert mask.shape == data.shape and not mask.any()
+
+
+def test_renumbering_keeps_background_in_the_map_and_out_of_the_numbers(tmp_path: Path):
+    data = np.full(SIZE, 9, dtype=np.uint32)
+    data[:10] = 1
+    data[10:20] = 2
+    write_cloudvol(tmp_path, layer_info("raw", "uint32", 1), data[..., np.newaxis])
+    img, remap = CloudVolume(f"file://{tmp_path}").download(np.s_[:, :, :], renumber=True)
+    assert remap == {0: 0, 1: 1, 2: 2, 9: 3}  # 0 absent but mapped, as cloud-volume does
+    vol = CloudVolume(f"file://{tmp_path}", background_color=2)
+    img, remap = vol.download(np.s_[:, :, :], renumber=True)
+    assert remap == {2: 2, 1: 1, 9: 3}  # new numbers skip the background's value
+    inverse = {new: old for old, new in remap.items()}
+    np.testing.assert_array_equal(np.vectorize(inverse.get)(img[..., 0]), data)

@@ -115,17 +115,16 @@ def test_unaligned_write_keeps_the_neighbouring_labels(tmp_path: Path, encoding:
 def test_unsupported_layer_fails_before_any_chunk_is_written(
     tmp_path: Path, encoding: str, dtype: str, channels: int
 ):
-    if encoding == CSEG:
-        # commit_info already refuses compressed_segmentation on other dtypes
-        with pytest.raises(InvalidInfoError, match="uint32 or uint64"):
-            make_volume(tmp_path, encoding, dtype, channels)
-        info = CloudVolume.create_new_info(
-            num_channels=channels, layer_type="segmentation", data_type=dtype, encoding=encoding,
-            resolution=(4, 4, 40), voxel_offset=(3, -5, 2), volume_size=SIZE, chunk_size=CHUNK,
-        )  # fmt: skip
-        vol = CloudVolume(f"file://{tmp_path}", info=info)  # not committed
-    else:
-        vol = make_volume(tmp_path, encoding, dtype, channels)
+    # commit_info refuses a layer no write could fill...
+    with pytest.raises(InvalidInfoError, match=rf"scales\[0\]: {encoding} encoding cannot store"):
+        make_volume(tmp_path, encoding, dtype, channels)
+    assert not (tmp_path / "info").exists()
+    # ...and an info committed elsewhere still fails before any chunk is written
+    info = CloudVolume.create_new_info(
+        num_channels=channels, layer_type="segmentation", data_type=dtype, encoding=encoding,
+        resolution=(4, 4, 40), voxel_offset=(3, -5, 2), volume_size=SIZE, chunk_size=CHUNK,
+    )  # fmt: skip
+    vol = CloudVolume(f"file://{tmp_path}", info=info)  # not committed
     with pytest.raises(EncodingError, match=f"{encoding} encoding cannot store"):
         vol[:, :, :] = np.ones((*SIZE, channels), dtype=dtype)
     assert not (tmp_path / "4_4_40").exists() or chunk_files(tmp_path) == []

@@ -475,9 +475,9 @@ class CloudVolumePrecomputed:
             box = self._voxel_bbox(bbox, mip).astype(np.int64)
         if box.subvoxel():
             raise SubvoxelVolumeError(f"{box} has zero or near-zero size")
-        img = self.image.download(box, mip)
         if label is not None:
-            return _with_meta(img == label, img)
+            return self.image.download(box, mip, label=label)
+        img = self.image.download(box, mip)
         if segids is not None:
             fill = np.iinfo(img.dtype).max if preserve_zeros and img.dtype.kind in "iu" else 0
             fastremap.mask_except(img, [int(v) for v in segids], value=fill, in_place=True)

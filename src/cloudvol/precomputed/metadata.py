@@ -10,12 +10,15 @@ from typing import Any
 import numpy as np
 
 from cloudvol import paths
+from cloudvol.codecs import get_codec
 from cloudvol.exceptions import (
     CyclicRedirect,
+    EncodingError,
     InfoUnavailableError,
     InvalidInfoError,
     ScaleUnavailableError,
     TooManyRedirects,
+    UnsupportedFormatError,
     WriteLockAcquisitionError,
 )
 from cloudvol.lib import Bbox, Vec
@@ -110,20 +113,32 @@ class PrecomputedMetadata:
 
     def commit_info(self) -> None:
         """Validate and write ``info`` (sorted keys, indent 2, ``no-cache``)."""
-        for i, scale in enumerate(self.scales):
-            if scale.get("encoding") == "compressed_segmentation":
-                if "compressed_segmentation_block_size" not in scale:
-                    raise KeyError(
-                        f"scales[{i}]: 'compressed_segmentation_block_size' must be set when "
-                        f"the encoding is compressed_segmentation (typically [8, 8, 8])"
-                    )
-                if self.data_type not in ("uint32", "uint64"):
-                    raise InvalidInfoError(
-                        f"scales[{i}]: compressed_segmentation needs uint32 or uint64, "
-                        f"not {self.data_type}"
-                    )
         infomod.validate_info(self.info, where=self.infopath)
+        for i, scale in enumerate(self.scales):
+            encoding = scale.get("encoding")
+            if (
+                encoding == "compressed_segmentation"
+                and "compressed_segmentation_block_size" not in scale
+            ):
+                raise KeyError(
+                    f"scales[{i}]: 'compressed_segmentation_block_size' must be set when "
+                    f"the encoding is compressed_segmentation (typically [8, 8, 8])"
+                )
+            self._check_encoding(i, encoding)
         self.store.put("info", infomod.dumps_info(self.info), JSON_PUT)
+
+    def _check_encoding(self, i: int, encoding: Any) -> None:
+        """``InvalidInfoError`` if scale ``i``'s encoding cannot hold the layer's dtype
+        and channels (float32 as jpeg…), so a layer no write could fill is never
+        committed. Encodings cloudvol does not know are left to their readers."""
+        try:
+            codec = get_codec(str(encoding))
+        except UnsupportedFormatError:
+            return
+        try:
+            codec.check(np.dtype(self.data_type), self.num_channels)
+        except EncodingError as err:
+            raise InvalidInfoError(f"{self.infopath}: scales[{i}]: {err}") from None
 
     def fetch_provenance(self) -> DataLayerProvenance:
         data = self.store.get("provenance")

@@ -25,7 +25,7 @@ from cloudvol.precomputed.metadata import PrecomputedMetadata
 from cloudvol.storage.compression import normalize_compress
 from cloudvol.volume.options import ReadOptions, WriteOptions
 from cloudvol.volume.read import LayerFormat, read_region
-from cloudvol.volume.segmentation import unique_labels
+from cloudvol.volume.segmentation import label_mask_layer, unique_labels
 from cloudvol.volume.sharded import ShardedScale
 from cloudvol.volume.sharded_api import ShardingMethods
 from cloudvol.volume.sharded_write import delete_shards, write_shards
@@ -147,21 +147,22 @@ class PrecomputedImageSource(ShardingMethods):
 
     # --- reads ----------------------------------------------------------------
 
-    def download(self, bbox: Bbox, mip: int, parallel: int = 1, **_: Any) -> VolumeCutout:
-        """Voxels of ``bbox`` (voxels at ``mip``) as a 4-D ``VolumeCutout``."""
+    def download(
+        self, bbox: Bbox, mip: int, parallel: int = 1, label: int | None = None, **_: Any
+    ) -> VolumeCutout:
+        """Voxels of ``bbox`` (voxels at ``mip``) as a 4-D ``VolumeCutout``; with
+        ``label``, a boolean mask of that label, made chunk by chunk."""
         start = np.asarray(bbox.minpt, dtype=np.int64)
         stop = np.asarray(bbox.maxpt, dtype=np.int64)
         if self.bounded:
             self.check_bounds(bbox, mip)
+        layer, options = self.layer_format(mip), self.read_options()
+        if label is not None:
+            layer, options = label_mask_layer(layer, label, options)
         if self.is_sharded(mip):
-            img = self.sharded_scale(mip).read_region(
-                self.layer_format(mip), start, stop, self.read_options()
-            )
+            img = self.sharded_scale(mip).read_region(layer, start, stop, options)
         else:
-            img = read_region(
-                self.store, self.meta.grid(mip), self.layer_format(mip), start, stop,
-                self.read_options(),
-            )  # fmt: skip
+            img = read_region(self.store, self.meta.grid(mip), layer, start, stop, options)
         return VolumeCutout.from_volume(self.meta, mip, img, Bbox(start, stop, dtype=np.int64))
 
     def download_points(self, points: Any, mip: int) -> dict[tuple[int, int, int], Any]:

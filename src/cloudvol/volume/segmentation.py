@@ -3,17 +3,64 @@ on the compressed representation where the encoding lists them) and renumbering.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import fastremap
 import numpy as np
 
+from cloudvol.codecs import ChunkSpec, Codec
+from cloudvol.codecs.labels import LabelCodec, label_in_dtype
+from cloudvol.exceptions import EncodingError
 from cloudvol.precomputed.grid import ChunkGrid, PlanWindow
 from cloudvol.storage.base import Store
+from cloudvol.volume import offload
 from cloudvol.volume.options import ReadOptions
 from cloudvol.volume.read import LayerFormat, missing_chunk, visit_chunks
 
-__all__ = ["renumber", "unique_labels"]
+__all__ = ["label_mask_layer", "renumber", "unique_labels"]
+
+
+def label_mask_layer(
+    layer: LayerFormat, label: int, options: ReadOptions
+) -> tuple[LayerFormat, ReadOptions]:
+    """The layer format and read options that read ``layer`` as a boolean mask of
+    ``label`` (``vol.download(bbox, label=N)``): each chunk is compared as it is
+    decoded, so no full-width cutout is held, and a chunk whose label table lacks
+    ``label`` is not decoded at all."""
+    mask = _LabelMaskCodec(layer.codec, layer.dtype, int(label), options.background_color)
+    return (
+        dataclasses.replace(layer, codec=mask, dtype=np.dtype(bool)),
+        dataclasses.replace(options, background_color=bool(options.background_color == label)),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _LabelMaskCodec:
+    """Decodes chunks of ``inner`` (holding ``dtype`` labels) to masks of ``label``."""
+
+    inner: Codec
+    dtype: np.dtype
+    label: int
+    background: float
+    #: not the inner name: readers special-case raw chunks by name
+    name = "label-mask"
+    transport_compressed_by_default = False
+    content_type = "application/octet-stream"
+
+    def check(self, dtype: np.dtype, num_channels: int) -> None:
+        raise EncodingError("a label mask is read-only")
+
+    def encode(self, array: np.ndarray, spec: ChunkSpec) -> bytes:
+        raise EncodingError(f"chunk {spec.key}: a label mask is read-only")
+
+    def decode(self, data: bytes | memoryview, spec: ChunkSpec) -> np.ndarray:
+        inner = dataclasses.replace(spec, dtype=self.dtype, background_color=self.background)
+        if self.dtype.kind in "iu" and not label_in_dtype(self.label, self.dtype):
+            return np.zeros(spec.shape, dtype=bool, order="F")
+        if isinstance(self.inner, LabelCodec) and not self.inner.contains(data, inner, self.label):
+            return np.zeros(spec.shape, dtype=bool, order="F")
+        return np.asarray(offload.decode(self.inner, data, inner) == self.label)
 
 
 def unique_labels(
@@ -73,18 +120,21 @@ def unique_labels(
 
 def renumber(img: np.ndarray, background: float = 0) -> tuple[np.ndarray, dict]:
     """Labels renumbered ``1..n`` in ascending order of the original labels, with
-    ``background`` kept as itself; returns ``(image, remap)`` with
+    ``background`` kept as itself (and in ``remap`` even when absent, as CloudVolume
+    has it; new numbers skip its value); returns ``(image, remap)`` with
     ``remap[original] = new``. The dtype is the smallest unsigned type that holds
     ``n``, at least uint16 (as CloudVolume's renumbered downloads)."""
     labels = fastremap.unique(img)
-    mapping: dict = {}
+    keep = int(background) if float(background).is_integer() else background
+    mapping: dict = {keep: keep}
     next_id = 1
     for value in labels.tolist():
         if value == background:
-            mapping[value] = value
-        else:
-            mapping[value] = next_id
+            continue
+        if next_id == keep:
             next_id += 1
+        mapping[value] = next_id
+        next_id += 1
     highest = max(next_id - 1, int(background) if background == background else 0)
     dtype = np.uint16 if highest < 2**16 else np.uint32 if highest < 2**32 else np.uint64
     out = fastremap.remap(
