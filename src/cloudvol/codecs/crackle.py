@@ -16,10 +16,11 @@ index, the label section and every z slice. The library checks the first three o
 in some paths, and its decoder runs each slice as a task whose exceptions are
 dropped, so a slice failing its CRC comes back uninitialised instead of raising
 (cloud-volume returns such slices too). :func:`_validate` therefore checks the
-header, the section sizes, the grid index and the label CRCs before decoding. The
-slice CRCs cover decoded components and cannot be checked before decoding; damaged
-crack codes can also crash the library. Gzip at transport (CloudVolume's default
-for crackle) guards the bytes.
+header, the section sizes, the grid index and the label CRCs before decoding, and
+:func:`_check_slice_crcs` the slice CRCs after (they cover the slices' component ids,
+which exist only once decoded). Damaged crack codes can still crash the library
+(2 in 3000 fuzz trials). Gzip at transport (CloudVolume's default for crackle) guards
+the bytes too.
 """
 
 from __future__ import annotations
@@ -213,6 +214,58 @@ def _checked(
     return (data if isinstance(data, bytes) else bytes(data)), head
 
 
+def _flat_label_table(raw: bytes, head: _Header) -> np.ndarray | None:
+    """A flat stream's label table as stored (count, then labels at their stored
+    width), or ``None`` for pin streams or a count that overruns the section."""
+    if not head.flat:
+        return None
+    at = head.header_bytes + head.index_bytes
+    count = int.from_bytes(raw[at : at + 8], "little")
+    if 8 + count * head.stored_width > head.label_bytes:
+        return None
+    return np.frombuffer(raw, dtype=f"<u{head.stored_width}", count=count, offset=at + 8)
+
+
+def _labels_are_distinct(raw: bytes, head: _Header) -> bool:
+    """Whether a flat stream's table lists each label once. A remap that merges labels
+    (``crackle.remap`` to a coarser agglomeration, ``mask``) rewrites the table but
+    keeps the crack codes, so its components no longer follow from its labels."""
+    table = _flat_label_table(raw, head)
+    if table is None:
+        return False
+    if table.size < 2 or bool(np.all(table[1:] > table[:-1])):
+        return True
+    return bool(sorted_unique(table).size == table.size)
+
+
+def _check_slice_crcs(raw: bytes, head: _Header, labels: np.ndarray, spec: ChunkSpec) -> None:
+    """Raise if a decoded z slice fails the stream's CRC32C for it.
+
+    The CRC covers the slice's connected-component ids (4-connected, numbered from 0
+    in x-fastest order), which the library's decoder computes from the crack codes
+    and checks, but in a worker task whose exception is dropped: a failing slice
+    comes back as whatever the output buffer held. The encoder takes the same ids
+    from the labels, so for a stream whose labels are distinct (:func:`_labels_are_distinct`)
+    recomputing them from the decoded labels (the library's own
+    ``connected_components``) and hashing each slice tells whether the slice decoded
+    as written. Costs ~0.6 ms on a 64³ chunk whose decode takes ~1.3 ms."""
+    import fastcrackle
+    import google_crc32c
+
+    sx, sy, sz = head.shape
+    plane = sx * sy
+    if plane == 0 or sz == 0:
+        return
+    ids, per_slice, _ = fastcrackle.connected_components(np.asfortranarray(labels))
+    firsts = np.zeros(sz, dtype=np.uint32)
+    np.cumsum(per_slice[:-1], out=firsts[1:])
+    local = ids.reshape(sz, plane) - firsts[:, np.newaxis]  # per-slice numbering
+    stored = np.frombuffer(raw, dtype="<u4", count=sz, offset=len(raw) - 4 * sz)
+    for z in range(sz):
+        if google_crc32c.value(local[z].tobytes()) != stored[z]:
+            raise corrupt(spec, NAME, f"z={z}: the slice fails its CRC32C (damaged crack code)")
+
+
 def _as_fortran_stream(raw: bytes, head: _Header) -> bytes:
     """The stream with its order flag set to Fortran (and the header CRC8 redone).
 
@@ -271,6 +324,8 @@ class CrackleCodec:
             labels = crackle.decompress(raw, parallel=1)
         except _library_errors() as err:
             raise corrupt(spec, NAME, str(err)) from err
+        if head.version == 1 and _labels_are_distinct(raw, head):
+            _check_slice_crcs(raw, head, labels, spec)
         return as_layer_dtype(labels, spec.dtype)[..., np.newaxis]
 
     def describe(self, data: bytes | memoryview) -> tuple[tuple[int, int, int, int], np.dtype]:
@@ -284,12 +339,9 @@ class CrackleCodec:
 
         raw, head = _checked(data, spec, index=False)
         if head.flat:
-            # count (uint64), then the labels at their stored width
-            at = head.header_bytes + head.index_bytes
-            count = int.from_bytes(raw[at : at + 8], "little")
-            if 8 + count * head.stored_width > head.label_bytes:
-                raise corrupt(spec, NAME, f"{count} labels do not fit the label section")
-            stored = np.frombuffer(raw, dtype=f"<u{head.stored_width}", count=count, offset=at + 8)
+            stored = _flat_label_table(raw, head)
+            if stored is None:
+                raise corrupt(spec, NAME, "the label count overruns the label section")
             found = stored.astype(head.dtype)
         else:
             try:
