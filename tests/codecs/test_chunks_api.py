@@ -129,3 +129,13 @@ def test_absent_labels_are_answered_from_the_label_table(monkeypatch) -> None:
         5, encoded, "compressed_segmentation", data.shape, data.dtype, options["block_size"]
     )
     assert mask.shape == data.shape and not mask.any()
+
+
+@pytest.mark.parametrize("label", [2.5, float("nan"), float("inf"), -1])
+def test_binary_images_of_impossible_labels_are_empty(label: float) -> None:
+    data, options = _chunk("compressed_segmentation")
+    encoded = chunks.encode(data, "compressed_segmentation", **options)
+    args = (encoded, "compressed_segmentation", data.shape, data.dtype, options["block_size"])
+    mask = chunks.decode_binary_image(label, *args)
+    assert mask.shape == data.shape and not mask.any()
+    np.testing.assert_array_equal(mask, cv_chunks().decode_binary_image(label, *args))

@@ -654,3 +654,22 @@ def test_a_damaged_crack_code_is_a_decoding_error_not_a_wrong_slice() -> None:
             assert np.array_equal(decoded, data), f"bit {bit}: decoded to other labels"
             outcomes.add("same")
     assert "error" in outcomes
+
+
+@pytest.mark.parametrize("operation", ["mask", "mask_except", "condense", "markov1"])
+def test_crackle_streams_from_relabelling_operations_decode(operation: str) -> None:
+    data = np.zeros((8, 8, 2), np.uint32, order="F")
+    data[:4], data[4:], data[0, 0] = 1, 2, 3
+    stream = crackle.compress(data)
+    if operation == "mask":  # touching 1 and 2 both become 0: one label, two components
+        stream, expected = crackle.mask(stream, [1, 2]), np.where(data == 3, 3, 0)
+    elif operation == "mask_except":
+        stream, expected = crackle.mask_except(stream, [3]), np.where(data == 3, 3, 0)
+    elif operation == "condense":
+        merged = crackle.remap(stream, {1: 2, 2: 2, 3: 3})
+        stream, expected = crackle.codec.condense_unique(merged), np.where(data == 1, 2, data)
+    else:  # a 2.5-byte Markov model, stored in 3
+        data = np.asfortranarray(np.random.default_rng(0).integers(0, 5, (16, 16, 4)), np.uint32)
+        stream, expected = crackle.compress(data, markov_model_order=1), data
+    spec = ChunkSpec((*expected.shape, 1), np.dtype(np.uint32))
+    np.testing.assert_array_equal(get_codec("crackle").decode(stream, spec)[..., 0], expected)

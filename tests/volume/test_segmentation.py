@@ -113,3 +113,30 @@ def test_whole_cseg_chunks_decode_straight_into_the_output(tmp_path, monkeypatch
     assert calls == {"decode": 0, "decode_into": 2}  # whole chunks: no decode-and-copy
     np.testing.assert_array_equal(vol[3:40, 5:47, 1:19][..., 0], data[3:40, 5:47, 1:19])
     assert calls["decode"] > 0  # partial chunks are decoded, then their window copied
+
+
+def test_masks_of_labels_no_voxel_can_hold_are_empty_as_in_cloudvolume(tmp_path):
+    info = CloudVolume.create_new_info(1, "image", "float32", "raw", (4, 4, 40), (0, 0, 0), (16, 16, 4),
+                                       chunk_size=(8, 8, 4))  # fmt: skip
+    vol = CloudVolume(f"file://{tmp_path}/f", info=info)
+    vol.commit_info()
+    data = np.zeros((16, 16, 4), np.float32)
+    data[:4] = 2.0
+    data[4:8] = 2.5
+    vol[:, :, :] = data
+    assert vol.download(np.s_[:, :, :], label=2.5).sum() == 4 * 16 * 4
+    for label in (2.7, float("nan"), float("inf")):
+        assert not vol.download(np.s_[:, :, :], label=label).any()
+    seg, _ = seg_volume(tmp_path)
+    for label in (2.5, float("nan"), -1, 2**64):  # nothing a uint64 voxel can equal
+        mask = seg.download(np.s_[:, :, :], label=label)
+        assert mask.dtype == bool and not mask.any()
+
+
+def test_renumbering_with_a_nan_background(tmp_path):
+    vol, data = seg_volume(tmp_path)
+    vol.background_color = float("nan")
+    img, remap = vol.download(np.s_[:, :, :], renumber=True)
+    assert sorted(remap.values()) == list(range(1, len(remap) + 1))
+    inverse = {new: old for old, new in remap.items()}
+    np.testing.assert_array_equal(np.vectorize(inverse.get, otypes=[np.uint64])(img[..., 0]), data)

@@ -87,11 +87,13 @@ class _Header:
     fortran: bool  # the decoder's output order; crack codes do not depend on it
     flat: bool  # labels stored as one sorted list (not pins)
     stored_width: int  # bytes per label in the label section
+    remapped: bool = False  # labels rewritten after encoding (remap, mask, renumber…)
 
     @property
     def markov_bytes(self) -> int:
-        """The stored Markov model, between the labels and the crack codes."""
-        return (4**self.markov_order) * 5 // 8 if self.markov_order else 0
+        """The stored Markov model, between the labels and the crack codes: 5 bits
+        per context, in whole bytes (rounded up: order 1 takes 3 bytes)."""
+        return -(-(4**self.markov_order) * 5 // 8) if self.markov_order else 0
 
     @property
     def dtype(self) -> np.dtype:
@@ -133,9 +135,11 @@ def _read_header(data: bytes | memoryview, spec: ChunkSpec) -> _Header:
     fortran = bool(fmt >> 7 & 1)
     flat = (fmt >> 5 & 0b11) == 0
     stored = 1 << (fmt >> 2 & 0b11)
+    remapped = bool(fmt >> 14 & 1)
     return _Header(
-        version, width, signed, (sx, sy, sz), labels, size, markov, fortran, flat, stored
-    )
+        version, width, signed, (sx, sy, sz), labels, size, markov, fortran, flat, stored,
+        remapped,
+    )  # fmt: skip
 
 
 def _check_boc_sizes(
@@ -227,9 +231,11 @@ def _flat_label_table(raw: bytes, head: _Header) -> np.ndarray | None:
 
 
 def _labels_are_distinct(raw: bytes, head: _Header) -> bool:
-    """Whether a flat stream's table lists each label once. A remap that merges labels
-    (``crackle.remap`` to a coarser agglomeration, ``mask``) rewrites the table but
-    keeps the crack codes, so its components no longer follow from its labels."""
+    """Whether a flat stream's table lists each label once. Relabelling operations
+    (``crackle.remap``, ``mask``, ``condense_unique``…) rewrite the table but keep the
+    crack codes, so a merge leaves components its labels no longer imply; they set the
+    header's remapped bit, which the caller checks too, and a merge that skipped it
+    still shows as a repeated label here."""
     table = _flat_label_table(raw, head)
     if table is None:
         return False
@@ -245,7 +251,7 @@ def _check_slice_crcs(raw: bytes, head: _Header, labels: np.ndarray, spec: Chunk
     in x-fastest order), which the library's decoder computes from the crack codes
     and checks, but in a worker task whose exception is dropped: a failing slice
     comes back as whatever the output buffer held. The encoder takes the same ids
-    from the labels, so for a stream whose labels are distinct (:func:`_labels_are_distinct`)
+    from the labels, so for a stream not relabelled since (:func:`_labels_are_distinct`)
     recomputing them from the decoded labels (the library's own
     ``connected_components``) and hashing each slice tells whether the slice decoded
     as written. Costs ~0.6 ms on a 64³ chunk whose decode takes ~1.3 ms."""
@@ -324,7 +330,7 @@ class CrackleCodec:
             labels = crackle.decompress(raw, parallel=1)
         except _library_errors() as err:
             raise corrupt(spec, NAME, str(err)) from err
-        if head.version == 1 and _labels_are_distinct(raw, head):
+        if head.version == 1 and not head.remapped and _labels_are_distinct(raw, head):
             _check_slice_crcs(raw, head, labels, spec)
         return as_layer_dtype(labels, spec.dtype)[..., np.newaxis]
 

@@ -15,7 +15,7 @@ chunk straight into its window of the output instead of decoding and copying.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -129,9 +129,18 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
-def label_in_dtype(label: int, dtype: np.dtype) -> bool:
-    """Whether ``label`` is representable in the integer ``dtype`` (a label outside
-    its range cannot be in the chunk)."""
+def label_in_dtype(label: Any, dtype: np.dtype) -> bool:
+    """Whether ``label`` is an integer representable in the integer ``dtype`` (a label
+    outside its range, or a number with a fraction, NaN or infinity, cannot be in the
+    chunk)."""
+    if not isinstance(label, int | np.integer):
+        try:
+            value = float(label)
+        except (TypeError, ValueError):
+            return False
+        if not value.is_integer():
+            return False
+        label = int(value)
     info = np.iinfo(dtype)
     return info.min <= int(label) <= info.max
 

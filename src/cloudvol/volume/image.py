@@ -148,7 +148,7 @@ class PrecomputedImageSource(ShardingMethods):
     # --- reads ----------------------------------------------------------------
 
     def download(
-        self, bbox: Bbox, mip: int, parallel: int = 1, label: int | None = None, **_: Any
+        self, bbox: Bbox, mip: int, parallel: int = 1, label: float | None = None, **_: Any
     ) -> VolumeCutout:
         """Voxels of ``bbox`` (voxels at ``mip``) as a 4-D ``VolumeCutout``; with
         ``label``, a boolean mask of that label, made chunk by chunk."""

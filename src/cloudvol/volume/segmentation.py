@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from typing import Any
 
 import fastremap
 import numpy as np
@@ -22,13 +23,13 @@ __all__ = ["label_mask_layer", "renumber", "unique_labels"]
 
 
 def label_mask_layer(
-    layer: LayerFormat, label: int, options: ReadOptions
+    layer: LayerFormat, label: float, options: ReadOptions
 ) -> tuple[LayerFormat, ReadOptions]:
     """The layer format and read options that read ``layer`` as a boolean mask of
     ``label`` (``vol.download(bbox, label=N)``): each chunk is compared as it is
     decoded, so no full-width cutout is held, and a chunk whose label table lacks
     ``label`` is not decoded at all."""
-    mask = _LabelMaskCodec(layer.codec, layer.dtype, int(label), options.background_color)
+    mask = _LabelMaskCodec(layer.codec, layer.dtype, label, options.background_color)
     return (
         dataclasses.replace(layer, codec=mask, dtype=np.dtype(bool)),
         dataclasses.replace(options, background_color=bool(options.background_color == label)),
@@ -41,7 +42,7 @@ class _LabelMaskCodec:
 
     inner: Codec
     dtype: np.dtype
-    label: int
+    label: Any  # compared with ==, as CloudVolume does: 2.7 or NaN match no integer
     background: float
     #: not the inner name: readers special-case raw chunks by name
     name = "label-mask"
@@ -126,7 +127,7 @@ def renumber(img: np.ndarray, background: float = 0) -> tuple[np.ndarray, dict]:
     ``n``, at least uint16 (as CloudVolume's renumbered downloads)."""
     labels = fastremap.unique(img)
     keep = int(background) if float(background).is_integer() else background
-    mapping: dict = {keep: keep}
+    mapping: dict = {keep: keep} if background == background else {}  # not NaN
     next_id = 1
     for value in labels.tolist():
         if value == background:
