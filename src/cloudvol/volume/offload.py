@@ -37,7 +37,9 @@ def holds_gil(codec: Codec, encoding: bool) -> bool:
 
 def warm_up(codec: Codec, nchunks: int, encoding: bool = False) -> None:
     """Start helpers (without waiting) if a request of ``nchunks`` chunks of ``codec``
-    would code them one at a time in this process. Never raises."""
+    would code them one at a time in this process. Never raises. A codec that wraps
+    another (``inner``, as label masks do) is judged by the one it wraps."""
+    codec = getattr(codec, "inner", codec)
     if nchunks >= MIN_CHUNKS and holds_gil(codec, encoding):
         pool = shared_pool()
         if pool is not None:
