@@ -3,10 +3,11 @@
 Arrays are 3-D ``(x, y, z)`` or 4-D ``(x, y, z, channel)``; 3-D input is one channel.
 Decoded chunks have the rank of the ``shape`` asked for (3-D when the stream gives the
 shape itself, as compresso and crackle do), except fpzip, kempressed and zfpc, which
-decode to 4-D whatever the shape: CloudVolume returns those libraries' own arrays. ``compression_params`` takes CloudVolume's spelling
-(``{"level": 85}``, zfpc's ``rate``/``precision``/``tolerance``/``correlated_dims``,
-cseg's ``block_size``) as well as the info field names (``jpeg_quality``,
-``png_level``, ``zfpc_rate``…). Label encodings (compressed_segmentation, compresso,
+decode to 4-D whatever the shape: CloudVolume returns those libraries' own arrays.
+
+``compression_params`` takes CloudVolume's spelling (``{"level": 85}``, zfpc's
+``rate``/``precision``/``tolerance``/``correlated_dims``, cseg's ``block_size``) as
+well as the info field names (``jpeg_quality``, ``png_level``, ``zfpc_rate``…). Label encodings (compressed_segmentation, compresso,
 crackle) answer :func:`labels`, :func:`contains`, :func:`remap` and
 :func:`read_voxel` from their label tables without decoding every voxel.
 
