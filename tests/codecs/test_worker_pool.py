@@ -323,17 +323,20 @@ def _fpzip_case() -> tuple[bytes, ChunkSpec, np.ndarray]:
     return bytes(get_codec("fpzip").encode(clean, spec)), spec, clean
 
 
-@pytest.mark.parametrize("kind", ["exits", "missing"])
+@pytest.mark.parametrize("kind", ["exits", "hangs", "missing"])
 def test_many_threads_fall_back_when_helpers_cannot_start(
     kind: str, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    if kind == "exits":
+    if kind in ("exits", "hangs"):
         fake = tmp_path / "python"
-        fake.write_text("#!/bin/sh\nsleep 0.3\nexit 3\n")
+        fake.write_text(
+            "#!/bin/sh\nsleep 0.3\nexit 3\n" if kind == "exits" else "#!/bin/sh\nexec sleep 60\n"
+        )
         fake.chmod(0o755)
         monkeypatch.setattr(sys, "executable", str(fake))
+        monkeypatch.setattr(worker_pool, "HELPER_START_SECONDS", 0.5)
     else:
         monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     monkeypatch.setattr(worker_pool, "_shared", WorkerPool(2))

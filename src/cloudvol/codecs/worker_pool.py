@@ -61,6 +61,10 @@ __all__ = [
 #: its chunk itself; chunk jobs take milliseconds
 STARTED_WAIT_SECONDS = 2.0
 
+#: the longest a job waits for a helper to finish starting (~0.3 s normally: the
+#: imports); one that takes longer means helpers cannot run here (a hung import)
+HELPER_START_SECONDS = 60.0
+
 #: signals that mean the code in the helper failed (not that someone killed it)
 FAULT_SIGNALS = frozenset({"SIGSEGV", "SIGFPE", "SIGBUS", "SIGILL", "SIGABRT"})
 
@@ -389,7 +393,10 @@ class WorkerPool:
         failure: WorkerCrashed | None = None
         ready = False
         try:
-            ready = helper.poll_ready(None)
+            ready = helper.poll_ready(HELPER_START_SECONDS)
+            if not ready:
+                helper.process.kill()
+                failure = WorkerCrashed(f"no answer {HELPER_START_SECONDS:g} s after starting")
         except WorkerCrashed as err:
             failure = err
         finally:
@@ -405,8 +412,8 @@ class WorkerPool:
     def _failed_start(self, helper: _Helper, err: WorkerCrashed) -> None:
         self._discard(helper)
         # A helper killed by a signal while starting (Ctrl-C, OOM) says nothing about
-        # this environment; one that exited did not manage to run here at all.
-        if err.reason.startswith("exit status"):
+        # this environment; one that exited, or hung, did not manage to run here.
+        if err.reason.startswith(("exit status", "no answer")):
             self._mark_broken(f"a helper process failed to start ({err.reason})")
         self._changed.notify_all()
 
