@@ -28,7 +28,7 @@ from cloudvol.codecs.labels import (
     RemapCodec,
     SelfDescribingCodec,
     VoxelCodec,
-    label_in_dtype,
+    label_can_occur,
     sorted_unique,
 )
 
@@ -204,7 +204,7 @@ def decode_binary_image(
         if not codec.contains(filedata, spec, label):
             return _in_rank(np.zeros(spec.shape, dtype=bool, order="F"), shape)
     image = decode(filedata, encoding, shape, dtype, block_size, background_color)
-    if not _comparable(label, image.dtype):
+    if not label_can_occur(label, image.dtype):
         return np.zeros(image.shape, dtype=bool, order="F")
     return np.asarray(image == label)
 
@@ -328,7 +328,7 @@ def contains(
     """Whether any voxel of the chunk holds ``label`` (from the label table where the
     encoding has one). Empty data is background 0."""
     if isinstance(filedata, np.ndarray):
-        return bool(np.any(filedata == label)) if _comparable(label, filedata.dtype) else False
+        return bool(np.any(filedata == label)) if label_can_occur(label, filedata.dtype) else False
     if not filedata:
         return int(label) == 0
     codec = get_codec(encoding)
@@ -336,13 +336,7 @@ def contains(
     if isinstance(codec, LabelCodec):
         return codec.contains(filedata, spec, label)
     img = codec.decode(filedata, spec)
-    return bool(np.any(img == label)) if _comparable(label, img.dtype) else False
-
-
-def _comparable(label: int, dtype: np.dtype) -> bool:
-    """Whether comparing ``label`` with a ``dtype`` array is meaningful (an integer
-    label outside an integer dtype's range cannot be in it)."""
-    return np.dtype(dtype).kind not in "iu" or label_in_dtype(label, np.dtype(dtype))
+    return bool(np.any(img == label)) if label_can_occur(label, img.dtype) else False
 
 
 # --------------------------------------------------------------------------- transcode

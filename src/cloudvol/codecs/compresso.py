@@ -34,6 +34,7 @@ from cloudvol.codecs.labels import (
     check_unsigned_labels,
     contains_in_labels,
     corrupt,
+    sorted_label_table,
     sorted_unique,
 )
 from cloudvol.exceptions import DecodingError, EncodingError
@@ -277,9 +278,7 @@ class CompressoCodec:
                 found = as_layer_dtype(np.asarray(compresso.labels(raw)), spec.dtype)
             except (compresso.DecodeError, RuntimeError, ValueError) as err:
                 raise corrupt(spec, NAME, str(err)) from err
-            if found.size > 1 and not bool(np.all(found[1:] > found[:-1])):
-                found = sorted_unique(found)  # it lists them sorted; this is a guard
-            return found
+            return sorted_label_table(found)  # it lists them sorted; this is a guard
         stored = _stored_labels(_label_sections(data, spec, head))
         return sorted_unique(
             as_layer_dtype(stored.astype(head.dtype.newbyteorder("=")), spec.dtype)

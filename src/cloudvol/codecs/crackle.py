@@ -37,7 +37,7 @@ from cloudvol.codecs.labels import (
     check_unsigned_labels,
     contains_in_labels,
     corrupt,
-    sorted_unique,
+    sorted_label_table,
 )
 from cloudvol.exceptions import DecodingError, EncodingError
 
@@ -237,11 +237,7 @@ def _labels_are_distinct(raw: bytes, head: _Header) -> bool:
     header's remapped bit, which the caller checks too, and a merge that skipped it
     still shows as a repeated label here."""
     table = _flat_label_table(raw, head)
-    if table is None:
-        return False
-    if table.size < 2 or bool(np.all(table[1:] > table[:-1])):
-        return True
-    return bool(sorted_unique(table).size == table.size)
+    return table is not None and sorted_label_table(table).size == table.size
 
 
 def _check_slice_crcs(raw: bytes, head: _Header, labels: np.ndarray, spec: ChunkSpec) -> None:
@@ -354,12 +350,9 @@ class CrackleCodec:
                 found = np.asarray(crackle.labels(raw))
             except _library_errors() as err:
                 raise corrupt(spec, NAME, str(err)) from err
-        found = as_layer_dtype(found, spec.dtype)
         # Flat streams list each label once, ascending; pin streams and streams
         # marked unsorted or remapped need sorting and deduplicating.
-        if found.size > 1 and not bool(np.all(found[1:] > found[:-1])):
-            found = sorted_unique(found)
-        return found
+        return sorted_label_table(as_layer_dtype(found, spec.dtype))
 
     def contains(self, data: bytes | memoryview, spec: ChunkSpec, label: int) -> bool:
         return contains_in_labels(self, data, spec, label)

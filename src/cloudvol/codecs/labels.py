@@ -31,7 +31,9 @@ __all__ = [
     "as_layer_dtype",
     "check_unsigned_labels",
     "corrupt",
+    "label_can_occur",
     "label_in_dtype",
+    "sorted_label_table",
     "sorted_unique",
 ]
 
@@ -127,6 +129,21 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
     return ordered[keep]
+
+
+def sorted_label_table(table: np.ndarray) -> np.ndarray:
+    """A stream's label table as sorted unique labels: as it is when already strictly
+    ascending (what encoders write), else sorted and deduplicated (tables rewritten by
+    a remap, pin streams)."""
+    if table.size > 1 and not bool(np.all(table[1:] > table[:-1])):
+        return sorted_unique(table)
+    return table
+
+
+def label_can_occur(label: Any, dtype: np.dtype) -> bool:
+    """Whether a voxel of ``dtype`` can equal ``label``: always for non-integer
+    dtypes, else when :func:`label_in_dtype`."""
+    return np.dtype(dtype).kind not in "iu" or label_in_dtype(label, np.dtype(dtype))
 
 
 def label_in_dtype(label: Any, dtype: np.dtype) -> bool:

@@ -11,7 +11,7 @@ import fastremap
 import numpy as np
 
 from cloudvol.codecs import ChunkSpec, Codec
-from cloudvol.codecs.labels import LabelCodec, label_in_dtype
+from cloudvol.codecs.labels import LabelCodec, label_can_occur
 from cloudvol.exceptions import EncodingError
 from cloudvol.precomputed.grid import ChunkGrid, PlanWindow
 from cloudvol.storage.base import Store
@@ -57,7 +57,7 @@ class _LabelMaskCodec:
 
     def decode(self, data: bytes | memoryview, spec: ChunkSpec) -> np.ndarray:
         inner = dataclasses.replace(spec, dtype=self.dtype, background_color=self.background)
-        if self.dtype.kind in "iu" and not label_in_dtype(self.label, self.dtype):
+        if not label_can_occur(self.label, self.dtype):
             return np.zeros(spec.shape, dtype=bool, order="F")
         if isinstance(self.inner, LabelCodec) and not self.inner.contains(data, inner, self.label):
             return np.zeros(spec.shape, dtype=bool, order="F")
