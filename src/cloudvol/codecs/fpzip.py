@@ -269,11 +269,7 @@ def decode_stream(
         raise DecodingError(f"{what}: fpzip stream is empty")
 
     def crashed(err: WorkerCrashed) -> DecodingError:
-        if err.fault:
-            return DecodingError(
-                f"{what}: the fpzip decoder crashed ({err.reason}) on this stream; it is corrupt"
-            )
-        return DecodingError(f"{what}: the process decoding this chunk stopped ({err.reason})")
+        return DecodingError(f"{what}: {err.describe('fpzip decoder')}")
 
     args = (bytes(data), tuple(shape), np.dtype(dtype), what)
     return run_isolated("cloudvol.codecs.fpzip:decode_stream_here", args, crashed)

@@ -119,6 +119,13 @@ class WorkerCrashed(Exception):
         self.reason = reason
         self.fault = reason in FAULT_SIGNALS
 
+    def describe(self, what: str) -> str:
+        """What happened to the job, for an error message: ``what`` (the code that
+        ran, e.g. "fpzip decoder") crashed on corrupt data, or its process stopped."""
+        if self.fault:
+            return f"the {what} crashed ({self.reason}) on this data; it is corrupt"
+        return f"the helper process running the {what} stopped ({self.reason})"
+
 
 class _Helper:
     """One helper process and its pipes; used by one thread at a time."""

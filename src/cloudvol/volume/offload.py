@@ -75,7 +75,7 @@ def _decode_in_helper(
     try:
         return _in_helper("decode_chunk", args, consume=consume)
     except WorkerCrashed as err:
-        raise DecodingError(f"{codec.name} chunk {spec.key}: {_crash_text(err)}") from None
+        raise DecodingError(f"{codec.name} chunk {spec.key}: {err.describe('decoder')}") from None
 
 
 def encode(codec: Codec, array: np.ndarray, spec: ChunkSpec) -> bytes | memoryview:
@@ -84,16 +84,12 @@ def encode(codec: Codec, array: np.ndarray, spec: ChunkSpec) -> bytes | memoryvi
         try:
             result = _in_helper("encode_chunk", (codec.name, portable_spec(spec)), array)
         except WorkerCrashed as err:
-            raise EncodingError(f"{codec.name} chunk {spec.key}: {_crash_text(err)}") from None
+            raise EncodingError(
+                f"{codec.name} chunk {spec.key}: {err.describe('encoder')}"
+            ) from None
         if result is not NOT_RUN:
             return result
     return codec.encode(array, spec)
-
-
-def _crash_text(err: WorkerCrashed) -> str:
-    if err.fault:
-        return f"the codec crashed ({err.reason}) in a helper process; the data is corrupt"
-    return f"the helper process coding it stopped ({err.reason})"
 
 
 def _in_helper(
