@@ -425,9 +425,11 @@ class WorkerPool:
         self._changed.notify_all()
 
     def _release(self, helper: _Helper, healthy: bool) -> None:
-        keep = healthy and helper not in self._retired
+        keep = False
         with self._lock:
             try:
+                # read under the lock: close() may be retiring busy helpers right now
+                keep = healthy and helper not in self._retired
                 self._busy -= 1
                 self.jobs_run += 1
                 if keep:
