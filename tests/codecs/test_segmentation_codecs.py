@@ -673,3 +673,34 @@ def test_crackle_streams_from_relabelling_operations_decode(operation: str) -> N
         stream, expected = crackle.compress(data, markov_model_order=1), data
     spec = ChunkSpec((*expected.shape, 1), np.dtype(np.uint32))
     np.testing.assert_array_equal(get_codec("crackle").decode(stream, spec)[..., 0], expected)
+
+
+def test_crackle_slice_check_is_skipped_only_for_gzip_checked_payloads(monkeypatch) -> None:
+    """Bytes that passed gzip's CRC-32 on the way in are the bytes the writer made, so
+    the costly slice check is skipped for them; everything else is checked."""
+    import cloudvol.codecs.crackle as crackle_codec
+    from cloudvol.storage.compression import ChecksummedBytes, compress, decompress
+
+    checked = []
+    real_check = crackle_codec._check_slice_crcs
+    monkeypatch.setattr(
+        crackle_codec,
+        "_check_slice_crcs",
+        lambda raw, head, labels, spec: (
+            checked.append(spec.key) or real_check(raw, head, labels, spec)
+        ),
+    )
+    data = segmentation((16, 16, 4), 1, "uint32", seed=2)
+    codec = get_codec("crackle")
+    stream = codec.encode(data, ChunkSpec(data.shape, np.dtype("uint32")))
+    through_gzip = decompress(compress(stream, "gzip"), "gzip")
+    assert isinstance(through_gzip, ChecksummedBytes)
+    for key, payload in [
+        ("gzip", through_gzip),
+        ("plain", stream),
+        ("view", memoryview(through_gzip)),
+        ("brotli", decompress(compress(stream, "br"), "br")),
+    ]:
+        decoded = codec.decode(payload, ChunkSpec(data.shape, np.dtype("uint32"), key=key))
+        np.testing.assert_array_equal(decoded, data)
+    assert checked == ["plain", "view", "brotli"]

@@ -128,3 +128,56 @@ def test_unsupported_layer_fails_before_any_chunk_is_written(
     with pytest.raises(EncodingError, match=f"{encoding} encoding cannot store"):
         vol[:, :, :] = np.ones((*SIZE, channels), dtype=dtype)
     assert not (tmp_path / "4_4_40").exists() or chunk_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(("compress", "checks"), [(None, 0), (False, 8), ("br", 8)])
+def test_crackle_reads_check_slice_crcs_unless_gzip_checked_the_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compress: object, checks: int
+):
+    """CloudVolume's default (gzip) guards each chunk with a CRC-32, which makes
+    crackle's per-slice check redundant; uncompressed and brotli chunks keep it."""
+    import cloudvol.codecs.crackle as crackle_codec
+
+    vol = make_volume(tmp_path, "crackle", "uint32", 1, compress=compress)
+    data = segmentation(SIZE, 1, "uint32", seed=5)
+    vol[:, :, :] = data
+    calls = []
+    real_check = crackle_codec._check_slice_crcs
+    monkeypatch.setattr(
+        crackle_codec,
+        "_check_slice_crcs",
+        lambda *args: calls.append(1) or real_check(*args),
+    )
+    np.testing.assert_array_equal(np.asarray(CloudVolume(f"file://{tmp_path}")[:, :, :]), data)
+    assert len(calls) == checks
+
+
+@pytest.mark.parametrize(("data_encoding", "checks"), [("gzip", 0), ("raw", 4)])
+def test_sharded_crackle_reads_skip_slice_crcs_for_gzip_data_encoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_encoding: str, checks: int
+):
+    import cloudvol.codecs.crackle as crackle_codec
+
+    info = CloudVolume.create_new_info(
+        num_channels=1, layer_type="segmentation", data_type="uint32", encoding="crackle",
+        resolution=(4, 4, 40), voxel_offset=(0, 0, 0), volume_size=(128, 128, 16),
+        chunk_size=(64, 64, 16),
+    )  # fmt: skip
+    info["scales"][0]["sharding"] = {
+        "@type": "neuroglancer_uint64_sharded_v1", "preshift_bits": 0, "hash": "identity",
+        "minishard_bits": 1, "shard_bits": 1, "minishard_index_encoding": "gzip",
+        "data_encoding": data_encoding,
+    }  # fmt: skip
+    vol = CloudVolume(f"file://{tmp_path}", info=info)
+    vol.commit_info()
+    data = segmentation((128, 128, 16), 1, "uint32", seed=6)
+    vol[:, :, :] = data
+    calls = []
+    real_check = crackle_codec._check_slice_crcs
+    monkeypatch.setattr(
+        crackle_codec,
+        "_check_slice_crcs",
+        lambda *args: calls.append(1) or real_check(*args),
+    )
+    np.testing.assert_array_equal(np.asarray(CloudVolume(f"file://{tmp_path}")[:, :, :]), data)
+    assert len(calls) == checks

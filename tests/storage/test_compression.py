@@ -18,6 +18,7 @@ from cloudvol.exceptions import (
     UnsupportedCompressionType,
 )
 from cloudvol.storage.compression import (
+    ChecksummedBytes,
     as_byte_buffer,
     compress,
     decompress,
@@ -126,6 +127,19 @@ def test_multi_member_gzip_decodes_every_member() -> None:
     assert decompress(stream, "gzip") == b"hello world"
     three = gzip.compress(b"a") + gzip.compress(b"bb") + gzip.compress(b"ccc" * 1000)
     assert decompress(three, "gzip") == b"abb" + b"ccc" * 1000
+
+
+def test_only_gzip_output_is_marked_checksummed() -> None:
+    """gzip's CRC-32 and length were checked; brotli has no checksum and zstd frames
+    only optionally carry one, so their output is plain bytes."""
+    for stream in (gzip.compress(b"payload"), gzip.compress(b"pay") + gzip.compress(b"load")):
+        out = decompress(stream, "gzip")
+        assert isinstance(out, ChecksummedBytes) and out == b"payload"
+    for method in ("br", "zstd"):
+        out = decompress(compress(b"payload", method), method)
+        assert type(out) is bytes and out == b"payload"
+    assert type(decompress(b"payload", None)) is bytes
+    assert type(ChecksummedBytes(b"payload")[1:]) is bytes  # a slice loses the mark
 
 
 @pytest.mark.parametrize(

@@ -147,8 +147,10 @@ def _validate(data: bytes | memoryview, spec: ChunkSpec, head: _Header, windows:
 def _checked(
     data: bytes | memoryview, spec: ChunkSpec, windows: bool = True
 ) -> tuple[bytes, _Header]:
-    """``data`` as ``bytes`` (the binding's argument type) with its validated header,
-    after checking it matches the chunk (``windows``: see :func:`_validate`)."""
+    """``data`` as exactly ``bytes`` (the binding's argument type, which refuses
+    subclasses such as :class:`~cloudvol.storage.compression.ChecksummedBytes`) with its
+    validated header, after checking it matches the chunk (``windows``: see
+    :func:`_validate`)."""
     head = _read_header(data, spec)
     if head.shape != tuple(spec.shape[:3]):
         raise corrupt(
@@ -160,7 +162,7 @@ def _checked(
             f"for the layer's {spec.dtype}"
         )
     _validate(data, spec, head, windows)
-    return (data if isinstance(data, bytes) else bytes(data)), head
+    return (data if type(data) is bytes else bytes(data)), head
 
 
 @dataclass(frozen=True, slots=True)

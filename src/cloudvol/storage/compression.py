@@ -40,6 +40,7 @@ __all__ = [
     "READ_METHODS",
     "SUFFIXES",
     "WRITE_METHODS",
+    "ChecksummedBytes",
     "as_byte_buffer",
     "compress",
     "decompress",
@@ -211,8 +212,22 @@ def compress(
     return _zstd_compressor(lvl).compress(data)
 
 
+class ChecksummedBytes(bytes):
+    """Bytes that came out of a transport encoding whose checksum they passed (gzip's
+    CRC-32 and length): exactly what the writer compressed.
+
+    Codecs whose own integrity check is costly may skip it for such payloads (crackle's
+    per-slice CRCs, see :mod:`cloudvol.codecs.crackle`). Anything that copies or
+    slices the bytes gets plain ``bytes`` back and so loses the mark, which errs on
+    the side of checking again.
+    """
+
+    __slots__ = ()
+
+
 def decompress(data: bytes | bytearray | memoryview, method: str | None, *, key: str = "") -> bytes:
-    """Undo transport compression ``method`` on stored ``data``.
+    """Undo transport compression ``method`` on stored ``data``. gzip's result is
+    :class:`ChecksummedBytes`.
 
     Raises :class:`~cloudvol.exceptions.DecompressionError` naming ``key`` and the
     method when the bytes are not valid for it (including a zero-length object
@@ -244,7 +259,7 @@ def decompress(data: bytes | bytearray | memoryview, method: str | None, *, key:
     )
 
 
-def _gunzip(data: bytes | bytearray | memoryview) -> bytes:
+def _gunzip(data: bytes | bytearray | memoryview) -> ChecksummedBytes:
     if data[:2] != b"\x1f\x8b":
         raise ValueError("missing gzip magic number 1f 8b")
     try:
@@ -259,9 +274,10 @@ def _gunzip(data: bytes | bytearray | memoryview) -> bytes:
         crc = int.from_bytes(data[-8:-4], "little")
         isize = int.from_bytes(data[-4:], "little")
         if deflate.crc32(out) == crc and (len(out) & 0xFFFFFFFF) == isize:
-            return bytes(out)
-    # Multi-member, truncated, empty or corrupt: igzip decodes every member or raises.
-    return igzip.decompress(data)
+            return ChecksummedBytes(out)
+    # Multi-member, truncated, empty or corrupt: igzip decodes every member, checking
+    # each one's trailer, or raises.
+    return ChecksummedBytes(igzip.decompress(data))
 
 
 # zstandard's (de)compressor objects must not be shared between threads (sharing one
