@@ -10,6 +10,13 @@ only where the format has no checksum), or killed the process (by signal).
     uv run python -m benchmarks.fuzz_decoders crackle --count 3000
     uv run python -m benchmarks.fuzz_decoders fpzip --save /tmp/crashes
 
+A decoder that writes past its buffers need not crash before the child exits. Under
+glibc's malloc debugging, which checks the heap at every allocation and free, such
+overruns show up as SIGABRT:
+
+    LD_PRELOAD=/lib/x86_64-linux-gnu/libc_malloc_debug.so.0 MALLOC_CHECK_=3 \
+        uv run python -m benchmarks.fuzz_decoders crackle --count 3000
+
 Results at the time of writing (seed 1, 3000 mutations) are in
 docs/encodings/segmentation.md and docs/encodings/float.md.
 """

@@ -18,10 +18,11 @@ dropped, so a slice failing its CRC comes back uninitialised instead of raising
 (cloud-volume returns such slices too). :func:`_validate` therefore checks the
 header, the section sizes, the grid index and the label CRCs before decoding, and
 :func:`_check_slice_crcs` the slice CRCs after (they cover the slices' component ids,
-which exist only once decoded). Damaged crack codes can still crash the library
-(2 in 3000 fuzz trials). Gzip at transport (CloudVolume's default for crackle) guards
-the bytes too: payloads that passed its CRC-32 skip the slice check, a third of the
-decode's CPU time.
+which exist only once decoded). Damaged crack codes can still make the library write
+past a buffer (62 in 3000 fuzz trials under glibc's malloc debugging; see
+docs/encodings/segmentation.md). Gzip at transport (CloudVolume's default for
+crackle) guards the bytes too: payloads that passed its CRC-32 skip the slice check,
+a third of the decode's CPU time.
 """
 
 from __future__ import annotations
@@ -336,13 +337,14 @@ class CrackleCodec:
         import crackle
 
         raw, head = _checked(data, spec)
+        check_slices = _slice_crcs_worth_checking(data, raw, head)
         if not head.fortran:
             raw = _as_fortran_stream(raw, head)
         try:
             labels = crackle.decompress(raw, parallel=1)
         except _library_errors() as err:
             raise corrupt(spec, NAME, str(err)) from err
-        if _slice_crcs_worth_checking(data, raw, head):
+        if check_slices:
             _check_slice_crcs(raw, head, labels, spec)
         return as_layer_dtype(labels, spec.dtype)[..., np.newaxis]
 
