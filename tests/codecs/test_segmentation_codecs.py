@@ -675,21 +675,27 @@ def test_crackle_streams_from_relabelling_operations_decode(operation: str) -> N
     np.testing.assert_array_equal(get_codec("crackle").decode(stream, spec)[..., 0], expected)
 
 
+def spy_slice_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the chunks crackle's slice check runs on from now on (it still runs)."""
+    import cloudvol.codecs.crackle as crackle_codec
+
+    keys: list[str] = []
+    real_check = crackle_codec._check_slice_crcs
+
+    def check(raw: bytes, head: Any, labels: np.ndarray, spec: ChunkSpec) -> None:
+        keys.append(spec.key)
+        real_check(raw, head, labels, spec)
+
+    monkeypatch.setattr(crackle_codec, "_check_slice_crcs", check)
+    return keys
+
+
 def test_crackle_slice_check_is_skipped_only_for_gzip_checked_payloads(monkeypatch) -> None:
     """Bytes that passed gzip's CRC-32 on the way in are the bytes the writer made, so
     the costly slice check is skipped for them; everything else is checked."""
-    import cloudvol.codecs.crackle as crackle_codec
     from cloudvol.storage.compression import ChecksummedBytes, compress, decompress
 
-    checked = []
-    real_check = crackle_codec._check_slice_crcs
-    monkeypatch.setattr(
-        crackle_codec,
-        "_check_slice_crcs",
-        lambda raw, head, labels, spec: (
-            checked.append(spec.key) or real_check(raw, head, labels, spec)
-        ),
-    )
+    checked = spy_slice_checks(monkeypatch)
     data = segmentation((16, 16, 4), 1, "uint32", seed=2)
     codec = get_codec("crackle")
     stream = codec.encode(data, ChunkSpec(data.shape, np.dtype("uint32")))

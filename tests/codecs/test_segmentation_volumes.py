@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_segmentation_codecs import CSEG, FORMATS, segmentation
+from test_segmentation_codecs import CSEG, FORMATS, segmentation, spy_slice_checks
 
 from cloudvol import CloudVolume
 from cloudvol.exceptions import EncodingError, InvalidInfoError
@@ -136,18 +136,10 @@ def test_crackle_reads_check_slice_crcs_unless_gzip_checked_the_chunk(
 ):
     """CloudVolume's default (gzip) guards each chunk with a CRC-32, which makes
     crackle's per-slice check redundant; uncompressed and brotli chunks keep it."""
-    import cloudvol.codecs.crackle as crackle_codec
-
     vol = make_volume(tmp_path, "crackle", "uint32", 1, compress=compress)
     data = segmentation(SIZE, 1, "uint32", seed=5)
     vol[:, :, :] = data
-    calls = []
-    real_check = crackle_codec._check_slice_crcs
-    monkeypatch.setattr(
-        crackle_codec,
-        "_check_slice_crcs",
-        lambda *args: calls.append(1) or real_check(*args),
-    )
+    calls = spy_slice_checks(monkeypatch)
     np.testing.assert_array_equal(np.asarray(CloudVolume(f"file://{tmp_path}")[:, :, :]), data)
     assert len(calls) == checks
 
@@ -156,8 +148,6 @@ def test_crackle_reads_check_slice_crcs_unless_gzip_checked_the_chunk(
 def test_sharded_crackle_reads_skip_slice_crcs_for_gzip_data_encoding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_encoding: str, checks: int
 ):
-    import cloudvol.codecs.crackle as crackle_codec
-
     info = CloudVolume.create_new_info(
         num_channels=1, layer_type="segmentation", data_type="uint32", encoding="crackle",
         resolution=(4, 4, 40), voxel_offset=(0, 0, 0), volume_size=(128, 128, 16),
@@ -172,12 +162,6 @@ def test_sharded_crackle_reads_skip_slice_crcs_for_gzip_data_encoding(
     vol.commit_info()
     data = segmentation((128, 128, 16), 1, "uint32", seed=6)
     vol[:, :, :] = data
-    calls = []
-    real_check = crackle_codec._check_slice_crcs
-    monkeypatch.setattr(
-        crackle_codec,
-        "_check_slice_crcs",
-        lambda *args: calls.append(1) or real_check(*args),
-    )
+    calls = spy_slice_checks(monkeypatch)
     np.testing.assert_array_equal(np.asarray(CloudVolume(f"file://{tmp_path}")[:, :, :]), data)
     assert len(calls) == checks
