@@ -205,20 +205,24 @@ def _cloudvol(encoding: str, boxes: list[Box]) -> tuple[Any, list[Any]]:
 
 
 def _ready_helpers(codec: Any, encoding: bool) -> None:
-    """Start cloudvol's helper processes and wait until all of them answer, if the
-    volume layer would send this codec's chunks to them."""
-    from cloudvol.codecs.worker_pool import shared_pool
+    """Start all of cloudvol's helper processes, as the volume layer does for a
+    request of this codec's chunks, and wait until they answer. Where helpers cannot
+    run, the codec runs in this process, as it would in a volume read."""
+    from cloudvol.codecs.worker_pool import WorkerUnavailable, shared_pool
     from cloudvol.volume import offload
 
     pool = shared_pool()
     if pool is None or not offload.holds_gil(codec, encoding):
         return
-    with ThreadPoolExecutor(pool.size) as threads:
-        list(
-            threads.map(
-                lambda _: pool.run("cloudvol.codecs.worker_pool:in_worker"), range(pool.size)
-            )
-        )
+    pool.start()  # every helper, as offload.warm_up starts them
+
+    def answer(_: int) -> None:
+        pool.run("cloudvol.codecs.worker_pool:in_worker")
+
+    try:
+        _pool_map(answer, pool.size)
+    except WorkerUnavailable:
+        return
 
 
 def _cloudvolume_chunks() -> Any:

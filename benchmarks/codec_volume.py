@@ -2,8 +2,9 @@
 and read it back with ``vol[:, :, :]``, cloudvol against cloud-volume, each with its
 defaults (cloud-volume ``parallel=1``; cloudvol schedules chunks on its own threads).
 
-The codec workloads (``encode-*``/``decode-*``) time the codec call alone in a forced
-2-thread pool; these time what a user's script does. Layers are 64³ chunks on the
+The codec workloads (``encode-*``/``decode-*``) time the chunk coding alone in a
+forced 2-thread pool (for cloudvol including its helper processes where the volume
+layer uses them); these time what a user's script does. Layers are 64³ chunks on the
 scratch directory, written with ``compress=False`` (the encodings compress), and both
 tools read the layer cloudvol wrote (the same bytes: cloudvol's encoders are
 byte-identical to cloud-volume's for these encodings). ``vol-crackle-gzip`` keeps

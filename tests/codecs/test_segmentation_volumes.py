@@ -12,7 +12,7 @@ import pytest
 from test_segmentation_codecs import CSEG, FORMATS, segmentation, spy_slice_checks
 
 from cloudvol import CloudVolume
-from cloudvol.exceptions import EncodingError, InvalidInfoError
+from cloudvol.exceptions import DecodingError, EncodingError, InvalidInfoError
 
 SIZE = (100, 70, 12)  # not multiples of the chunk: edge chunks are 36×6×4 and the like
 CHUNK = (64, 64, 8)
@@ -165,3 +165,56 @@ def test_sharded_crackle_reads_skip_slice_crcs_for_gzip_data_encoding(
     calls = spy_slice_checks(monkeypatch)
     np.testing.assert_array_equal(np.asarray(CloudVolume(f"file://{tmp_path}")[:, :, :]), data)
     assert len(calls) == checks
+
+
+def test_download_files_returns_plain_bytes_for_gzip_stored_chunks(tmp_path: Path):
+    """Storage marks gzip-checked payloads with a bytes subclass; users hand
+    download_files' values to libraries that refuse subclasses (compresso's binding)."""
+    import compresso
+
+    vol = make_volume(tmp_path, "compresso", "uint32", 1)  # default compress: gzip
+    data = segmentation(SIZE, 1, "uint32", seed=7)
+    vol[:, :, :] = data
+    files = vol.download_files(vol.bounds)
+    assert len(files) == 8
+    for key, value in files.items():
+        assert type(value) is bytes, key
+    key = next(k for k in files if k.endswith("3-67_-5-59_2-10"))
+    np.testing.assert_array_equal(compresso.decompress(files[key]), data[:64, :64, :8, 0])
+
+
+def test_to_sharded_checks_crackle_chunks_before_gzip_would_vouch_for_them(tmp_path: Path):
+    """Copying an uncompressed crackle chunk into a gzip-encoded shard would make a
+    damaged stream pass gzip's CRC-32 from then on (and skip the slice check), so the
+    conversion checks each copied chunk first."""
+    import crackle
+
+    data = segmentation((32, 32, 16), 1, "uint64", seed=4)
+    info = CloudVolume.create_new_info(
+        num_channels=1, layer_type="segmentation", data_type="uint64", encoding="crackle",
+        resolution=(1, 1, 1), voxel_offset=(0, 0, 0), volume_size=(32, 32, 16),
+        chunk_size=(32, 32, 16),
+    )  # fmt: skip
+    src = CloudVolume(f"file://{tmp_path}/src", info=info, compress=False)
+    src.commit_info()
+    src[:, :, :] = data
+    chunk = tmp_path / "src" / "1_1_1" / "0-32_0-32_0-16"
+    stream = chunk.read_bytes()
+    # a flipped bit in slice 5's crack code that the slice check refuses (as in
+    # test_a_damaged_crack_code_is_a_decoding_error_not_a_wrong_slice)
+    head = crackle.header(stream)
+    z_sizes = np.frombuffer(stream, "<u4", count=16, offset=head.header_bytes)
+    at = head.header_bytes + 4 * 17 + head.num_label_bytes + int(z_sizes[:5].sum())
+    at += int(z_sizes[5]) // 2
+    for bit in range(8):
+        bad = bytearray(stream)
+        bad[at] ^= 1 << bit
+        chunk.write_bytes(bytes(bad))
+        try:
+            CloudVolume(f"file://{tmp_path}/src")[:, :, :]
+        except DecodingError:
+            break
+    else:
+        pytest.fail("no flipped bit was refused by the slice check")
+    with pytest.raises(DecodingError, match="CRC32C"):
+        CloudVolume(f"file://{tmp_path}/src").to_sharded(f"file://{tmp_path}/dst")

@@ -236,13 +236,17 @@ class PrecomputedImageSource(ShardingMethods):
     def download_files(self, bbox: Bbox, mip: int, decompress: bool = True) -> dict[Any, bytes]:
         """The stored (transport-decompressed) bytes of every chunk the box touches;
         for sharded scales ``{morton code: bytes}`` with ``data_encoding`` undone
-        unless ``decompress=False``."""
+        unless ``decompress=False``. Values are exactly ``bytes``, as CloudVolume
+        returns them: libraries users hand them to (compresso, DracoPy) refuse
+        subclasses such as :class:`~cloudvol.storage.compression.ChecksummedBytes`."""
         if self.is_sharded(mip):
-            return self.sharded_scale(mip).download_files(
+            files = self.sharded_scale(mip).download_files(
                 np.asarray(bbox.minpt), np.asarray(bbox.maxpt), decompress
             )
-        plan = self.meta.grid(mip).plan(np.asarray(bbox.minpt), np.asarray(bbox.maxpt))
-        return {k: v for k, v in self.store.get_many(plan.keys).items() if v is not None}
+        else:
+            plan = self.meta.grid(mip).plan(np.asarray(bbox.minpt), np.asarray(bbox.maxpt))
+            files = self.store.get_many(plan.keys)
+        return {k: v if type(v) is bytes else bytes(v) for k, v in files.items() if v is not None}
 
     def grid_size(self, mip: int) -> np.ndarray:
         return self.meta.grid(mip).grid_size

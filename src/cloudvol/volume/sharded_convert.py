@@ -20,6 +20,7 @@ from cloudvol.precomputed.grid import ChunkGrid, chunk_name
 from cloudvol.precomputed.image_shards import ShardBlock
 from cloudvol.precomputed.sharding import assemble_shard, decode_item, encode_item, iter_shard_items
 from cloudvol.storage.base import Store
+from cloudvol.storage.compression import ChecksummedBytes
 from cloudvol.storage.threads import run_all
 from cloudvol.volume.options import WriteOptions
 from cloudvol.volume.progress import chunk_progress
@@ -61,9 +62,18 @@ class _Transcoder:
 
     def __call__(self, data: Payload, shape: tuple[int, int, int], name: str) -> Payload:
         if self.copy:
+            if self._must_check(data):
+                self.src.decode(data, shape, name, self.background)
             return data
         chunk = self.src.decode(data, shape, name, self.background)
         return self.dst.codec.encode(chunk, self.dst.spec(shape, name, self.background))
+
+    def _must_check(self, data: Payload) -> bool:
+        """Whether copied bytes must be decoded once first: the destination may gzip
+        them, and a codec that trusts gzip's checksum (crackle) would then never
+        check bytes that were already damaged when they were wrapped."""
+        trusting = getattr(self.src.codec, "trusts_transport_checksum", False)
+        return trusting and not isinstance(data, ChecksummedBytes)
 
 
 def unsharded_to_sharded(
