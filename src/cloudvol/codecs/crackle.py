@@ -248,8 +248,10 @@ def _slice_crcs_worth_checking(data: bytes | memoryview, raw: bytes, head: _Head
     It cannot for streams relabelled since encoding (see :func:`_labels_are_distinct`)
     and need not for bytes that passed gzip's CRC-32 on the way in
     (:class:`~cloudvol.storage.compression.ChecksummedBytes`, which layers stored
-    with CloudVolume's default ``compress`` arrive as): they are the bytes the writer
-    produced. The check costs a third of the decode's CPU time."""
+    with CloudVolume's default ``compress`` arrive as): they are the bytes that were
+    gzipped, undamaged since (cloudvol's own layer conversions check chunks before
+    gzipping them; see docs/encodings/segmentation.md). The check costs a third of
+    the decode's CPU time."""
     from cloudvol.storage.compression import ChecksummedBytes
 
     if isinstance(data, ChecksummedBytes) or head.version != 1 or head.remapped:

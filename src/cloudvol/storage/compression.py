@@ -214,7 +214,7 @@ def compress(
 
 class ChecksummedBytes(bytes):
     """Bytes that came out of a transport encoding whose checksum they passed (gzip's
-    CRC-32 and length): exactly what the writer compressed.
+    CRC-32 and length): exactly the bytes that were compressed, undamaged since.
 
     Codecs whose own integrity check is costly may skip it for such payloads (crackle's
     per-slice CRCs, see :mod:`cloudvol.codecs.crackle`). Anything that copies or
