@@ -691,8 +691,9 @@ def spy_slice_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_crackle_slice_check_is_skipped_only_for_gzip_checked_payloads(monkeypatch) -> None:
-    """Bytes that passed gzip's CRC-32 on the way in are the bytes the writer made, so
-    the costly slice check is skipped for them; everything else is checked."""
+    """Bytes that passed gzip's CRC-32 on the way in are undamaged since they were
+    gzipped, so the costly slice check is skipped for them; everything else is
+    checked."""
     from cloudvol.storage.compression import ChecksummedBytes, compress, decompress
 
     checked = spy_slice_checks(monkeypatch)
