@@ -4,7 +4,9 @@ Every backend (file, mem, s3, gs, http) implements :class:`Store`. Keys are
 ``/``-separated paths relative to the store's root (a layer directory). Values
 handed to ``put_many`` and returned by ``get_many``/``get_iter`` are the *logical*
 bytes: transport compression (gzip, brotli, zstd) is applied and removed here, in
-the storage layer, and never seen by codecs. ``get_ranges`` is the exception: it
+the storage layer, and never seen by codecs. Values that passed gzip's checksum come
+back as :class:`~cloudvol.storage.compression.ChecksummedBytes`, a ``bytes`` subclass
+some codecs use to skip a check of their own. ``get_ranges`` is the exception: it
 returns stored bytes, because byte offsets only make sense on the stored object.
 """
 
