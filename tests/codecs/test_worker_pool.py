@@ -8,7 +8,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -37,6 +39,16 @@ def _mutations(data: bytes, count: int, seed: int) -> list[bytes]:
             d[int(rng.integers(24, len(d)))] = int(rng.integers(0, 256))
         out.append(bytes(d))
     return out
+
+
+@pytest.fixture
+def pool() -> Iterator[WorkerPool]:
+    """A private one-helper pool, closed after the test."""
+    one = WorkerPool(1)
+    try:
+        yield one
+    finally:
+        one.close()
 
 
 @pytest.fixture
@@ -139,38 +151,26 @@ def test_a_helper_dying_mid_job_raises_worker_crashed(helpers_on: WorkerPool) ->
     assert pool.pids() == []
 
 
-def test_errors_raised_in_a_helper_keep_their_class_and_message() -> None:
-    pool = WorkerPool(1)
-    try:
-        spec = worker_pool.portable_spec(ChunkSpec(SHAPE, np.dtype(np.uint32), key="9_9_9"))
-        with pytest.raises(DecodingError, match="9_9_9"):
-            pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", b"nonsense", spec))
-    finally:
-        pool.close()
+def test_errors_raised_in_a_helper_keep_their_class_and_message(pool: WorkerPool) -> None:
+    spec = worker_pool.portable_spec(ChunkSpec(SHAPE, np.dtype(np.uint32), key="9_9_9"))
+    with pytest.raises(DecodingError, match="9_9_9"):
+        pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", b"nonsense", spec))
 
 
-def test_helpers_run_only_cloudvol_functions() -> None:
-    pool = WorkerPool(1)
-    try:
-        with pytest.raises(ValueError, match="only run cloudvol functions"):
-            pool.run("os:getpid")
-    finally:
-        pool.close()
+def test_helpers_run_only_cloudvol_functions(pool: WorkerPool) -> None:
+    with pytest.raises(ValueError, match="only run cloudvol functions"):
+        pool.run("os:getpid")
 
 
-def test_no_wait_returns_not_run_until_a_helper_is_ready() -> None:
-    pool = WorkerPool(1)
-    try:
-        assert pool.run("cloudvol.codecs.worker_pool:in_worker", wait=False) is NOT_RUN
-        pool.start()
-        deadline = time.monotonic() + 30
-        result = NOT_RUN
-        while result is NOT_RUN and time.monotonic() < deadline:
-            time.sleep(0.05)
-            result = pool.run("cloudvol.codecs.worker_pool:in_worker", wait=False)
-        assert result is True
-    finally:
-        pool.close()
+def test_no_wait_returns_not_run_until_a_helper_is_ready(pool: WorkerPool) -> None:
+    assert pool.run("cloudvol.codecs.worker_pool:in_worker", wait=False) is NOT_RUN
+    pool.start()
+    deadline = time.monotonic() + 30
+    result = NOT_RUN
+    while result is NOT_RUN and time.monotonic() < deadline:
+        time.sleep(0.05)
+        result = pool.run("cloudvol.codecs.worker_pool:in_worker", wait=False)
+    assert result is True
 
 
 def test_unstartable_helpers_fall_back_to_this_process_with_a_warning(
@@ -272,9 +272,22 @@ def _big_float_stream() -> tuple[bytes, tuple[int, int, int, int]]:
     return bytes(get_codec("fpzip").encode(np.sin(x), spec)), shape
 
 
+def _occupy(pool: WorkerPool) -> threading.Thread:
+    """Start a ~0.1 s decode on ``pool``'s helper from a thread; return the thread
+    once the helper is busy with it."""
+    data, shape = _big_float_stream()
+    job = threading.Thread(
+        target=pool.run,
+        args=("cloudvol.codecs.fpzip:decode_stream_here", (data, shape, "float32", "c")),
+    )
+    job.start()
+    while pool._busy == 0 and job.is_alive():
+        time.sleep(0.0005)
+    return job
+
+
 def test_an_interrupted_job_does_not_leave_its_reply_for_the_next() -> None:
     import _thread
-    import threading
 
     data, shape = _big_float_stream()
     pool = WorkerPool(1)
@@ -371,22 +384,16 @@ def test_a_module_in_the_working_directory_cannot_shadow_the_helpers_imports(
         pool.close()
 
 
-def test_helpers_ignore_ctrl_c_sent_to_the_process_group() -> None:
-    pool = WorkerPool(1)
-    try:
-        pool.run("cloudvol.codecs.worker_pool:in_worker")
-        (pid,) = pool.pids()
-        os.kill(pid, signal.SIGINT)
-        time.sleep(0.2)
-        assert pool.run("cloudvol.codecs.worker_pool:in_worker") is True
-        assert pool.pids() == [pid]
-    finally:
-        pool.close()
+def test_helpers_ignore_ctrl_c_sent_to_the_process_group(pool: WorkerPool) -> None:
+    pool.run("cloudvol.codecs.worker_pool:in_worker")
+    (pid,) = pool.pids()
+    os.kill(pid, signal.SIGINT)
+    time.sleep(0.2)
+    assert pool.run("cloudvol.codecs.worker_pool:in_worker") is True
+    assert pool.pids() == [pid]
 
 
 def test_a_helper_killed_from_outside_mid_job_is_not_called_corrupt_data() -> None:
-    import threading
-
     data, shape = _big_float_stream()
     pool = WorkerPool(1)
     try:
@@ -434,25 +441,18 @@ def test_the_scratch_file_shrinks_after_a_large_array() -> None:
         scratch.close()
 
 
-def test_big_endian_arrays_cross_unchanged() -> None:
-    pool = WorkerPool(1)
-    try:
-        spec = worker_pool.portable_spec(ChunkSpec((8, 8, 8, 1), np.dtype(np.uint64)))
-        seg = np.arange(512, dtype=">u8").reshape(8, 8, 8, 1)
-        encoded = pool.run(
-            "cloudvol.codecs.worker_pool:encode_chunk", ("compresso", spec), array=seg
-        )
-        local = bytes(get_codec("compresso").encode(seg, spec))
-        assert encoded == local
-    finally:
-        pool.close()
+def test_big_endian_arrays_cross_unchanged(pool: WorkerPool) -> None:
+    spec = worker_pool.portable_spec(ChunkSpec((8, 8, 8, 1), np.dtype(np.uint64)))
+    seg = np.arange(512, dtype=">u8").reshape(8, 8, 8, 1)
+    encoded = pool.run("cloudvol.codecs.worker_pool:encode_chunk", ("compresso", spec), array=seg)
+    local = bytes(get_codec("compresso").encode(seg, spec))
+    assert encoded == local
 
 
 # --- feeding helpers without copies -----------------------------------------------
 
 
 def test_started_mode_waits_for_a_busy_helper_but_never_for_one_starting() -> None:
-    import threading
 
     pool = WorkerPool(1)
     try:
@@ -460,14 +460,7 @@ def test_started_mode_waits_for_a_busy_helper_but_never_for_one_starting() -> No
         assert pool.run(in_worker, wait="started") is NOT_RUN
         assert pool.pids() == []  # and it did not start one
         pool.run(in_worker)
-        data, shape = _big_float_stream()  # ~0.1 s to decode
-        job = threading.Thread(
-            target=pool.run,
-            args=("cloudvol.codecs.fpzip:decode_stream_here", (data, shape, "float32", "c")),
-        )
-        job.start()
-        while pool._busy == 0 and job.is_alive():
-            time.sleep(0.0005)
+        job = _occupy(pool)
         assert pool.run(in_worker, wait=False) is NOT_RUN  # the one helper is busy
         assert pool.run(in_worker, wait="started") is True  # so this waited for it
         job.join()
@@ -484,56 +477,48 @@ def test_chunks_cut_from_fortran_volumes_cross_in_fortran_order() -> None:
     assert ArrayHeader.of(np.zeros((4, 1, 8), order="F")[:, :, ::2]).fortran
 
 
-def test_a_consumer_reads_array_results_in_place() -> None:
-    pool = WorkerPool(1)
-    try:
-        spec = worker_pool.portable_spec(ChunkSpec((16, 16, 8, 1), np.dtype(np.uint32)))
-        seg = np.arange(16 * 16 * 8, dtype=np.uint32).reshape(spec.shape, order="F")
-        data = bytes(get_codec("compresso").encode(seg, spec))
-        seen: list[np.ndarray] = []
+def test_a_consumer_reads_array_results_in_place(pool: WorkerPool) -> None:
+    spec = worker_pool.portable_spec(ChunkSpec((16, 16, 8, 1), np.dtype(np.uint32)))
+    seg = np.arange(16 * 16 * 8, dtype=np.uint32).reshape(spec.shape, order="F")
+    data = bytes(get_codec("compresso").encode(seg, spec))
+    seen: list[np.ndarray] = []
 
-        def consume(view: np.ndarray) -> str:
-            seen.append(view.copy())
-            assert not view.flags.owndata  # a view of the scratch file, not a copy
-            return "painted"
+    def consume(view: np.ndarray) -> str:
+        seen.append(view.copy())
+        assert not view.flags.owndata  # a view of the scratch file, not a copy
+        return "painted"
 
-        args = ("compresso", data, spec)
-        assert pool.run("cloudvol.codecs.worker_pool:decode_chunk", args, consume=consume) == (
-            "painted"
-        )
-        np.testing.assert_array_equal(seen[0], seg)
-        # without a consumer the result is a copy that outlives the job
-        copied = pool.run("cloudvol.codecs.worker_pool:decode_chunk", args)
-        other = bytes(get_codec("compresso").encode(np.asfortranarray(seg + 5), spec))
-        pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", other, spec))
-        np.testing.assert_array_equal(copied, seg)
-        assert copied.flags.owndata
-    finally:
-        pool.close()
+    args = ("compresso", data, spec)
+    assert pool.run("cloudvol.codecs.worker_pool:decode_chunk", args, consume=consume) == (
+        "painted"
+    )
+    np.testing.assert_array_equal(seen[0], seg)
+    # without a consumer the result is a copy that outlives the job
+    copied = pool.run("cloudvol.codecs.worker_pool:decode_chunk", args)
+    other = bytes(get_codec("compresso").encode(np.asfortranarray(seg + 5), spec))
+    pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", other, spec))
+    np.testing.assert_array_equal(copied, seg)
+    assert copied.flags.owndata
 
 
-def test_a_view_kept_by_a_failed_consumer_stays_readable() -> None:
-    pool = WorkerPool(1)
-    try:
-        spec = worker_pool.portable_spec(ChunkSpec((128, 128, 80, 1), np.dtype(np.uint32)))
-        seg = (np.arange(128 * 128 * 80, dtype=np.uint32) // 1000).reshape(spec.shape, order="F")
-        data = bytes(get_codec("compresso").encode(seg, spec))  # decodes to 5 MiB
+def test_a_view_kept_by_a_failed_consumer_stays_readable(pool: WorkerPool) -> None:
+    spec = worker_pool.portable_spec(ChunkSpec((128, 128, 80, 1), np.dtype(np.uint32)))
+    seg = (np.arange(128 * 128 * 80, dtype=np.uint32) // 1000).reshape(spec.shape, order="F")
+    data = bytes(get_codec("compresso").encode(seg, spec))  # decodes to 5 MiB
 
-        def fails(view: np.ndarray) -> None:
-            raise ValueError(view)  # the exception keeps the view
+    def fails(view: np.ndarray) -> None:
+        raise ValueError(view)  # the exception keeps the view
 
-        with pytest.raises(ValueError) as caught:
-            pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", data, spec),
-                     consume=fails)  # fmt: skip
-        assert pool.pids() == []  # that helper was retired, its scratch file left alone
-        small = worker_pool.portable_spec(ChunkSpec((8, 8, 8, 1), np.dtype(np.uint32)))
-        zeros = np.zeros(small.shape, np.uint32, order="F")
-        tiny = bytes(get_codec("compresso").encode(zeros, small))
-        for _ in range(2):  # later jobs map and resize their own scratch files
-            pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", tiny, small))
-        np.testing.assert_array_equal(caught.value.args[0], seg)
-    finally:
-        pool.close()
+    with pytest.raises(ValueError) as caught:
+        pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", data, spec),
+                 consume=fails)  # fmt: skip
+    assert pool.pids() == []  # that helper was retired, its scratch file left alone
+    small = worker_pool.portable_spec(ChunkSpec((8, 8, 8, 1), np.dtype(np.uint32)))
+    zeros = np.zeros(small.shape, np.uint32, order="F")
+    tiny = bytes(get_codec("compresso").encode(zeros, small))
+    for _ in range(2):  # later jobs map and resize their own scratch files
+        pool.run("cloudvol.codecs.worker_pool:decode_chunk", ("compresso", tiny, small))
+    np.testing.assert_array_equal(caught.value.args[0], seg)
 
 
 def test_a_helper_never_released_delays_started_waiters_but_does_not_hang_them(
@@ -555,19 +540,11 @@ def test_a_helper_never_released_delays_started_waiters_but_does_not_hang_them(
 
 
 def test_closing_the_pool_stops_busy_helpers_when_their_job_ends() -> None:
-    import threading
 
     pool = WorkerPool(1)
-    data, shape = _big_float_stream()
     pool.run("cloudvol.codecs.worker_pool:in_worker")
     (pid,) = pool.pids()
-    job = threading.Thread(
-        target=pool.run,
-        args=("cloudvol.codecs.fpzip:decode_stream_here", (data, shape, "float32", "c")),
-    )
-    job.start()
-    while pool._busy == 0 and job.is_alive():
-        time.sleep(0.0005)
+    job = _occupy(pool)
     pool.close()
     job.join()
     assert pool.pids() == [] and pool._idle == []
