@@ -1,13 +1,21 @@
-"""Encodings through the volume API: write a whole 256³ layer with ``vol[:, :, :] = a``
-and read it back with ``vol[:, :, :]``, cloudvol against cloud-volume, each with its
-defaults (cloud-volume ``parallel=1``; cloudvol schedules chunks on its own threads).
+"""Encodings through the volume API: write a whole layer with ``vol[:, :, :] = a`` and
+read it back with ``vol[:, :, :]``, cloudvol against cloud-volume and, for the
+encodings it has (jpeg, png, compressed_segmentation), tensorstore, each with its
+defaults (cloud-volume ``parallel=1``; cloudvol schedules chunks on its own threads;
+tensorstore's ``neuroglancer_precomputed`` driver on ``file://``, its own threads,
+chunk cache off). Layers are 512³ for jpeg (the ``--size``, 128 MiB of uint8) and
+256³ for the rest: png and the float encoders code 7-30 MB/s per core, and a 512³
+uint64 segmentation is 1 GiB, so those would take minutes per tool.
 
 The codec workloads (``encode-*``/``decode-*``) time the chunk coding alone in a
 forced 2-thread pool (for cloudvol including its helper processes where the volume
 layer uses them); these time what a user's script does. Layers are 64³ chunks on the
-scratch directory, written with ``compress=False`` (the encodings compress), and both
-tools read the layer cloudvol wrote (the same bytes: cloudvol's encoders are
-byte-identical to cloud-volume's for these encodings). ``vol-crackle-gzip`` keeps
+scratch directory, written with ``compress=False`` (the encodings compress), and every
+tool reads the layer cloudvol wrote (the same bytes: cloudvol's encoders are
+byte-identical to cloud-volume's for these encodings). The scale fixes the options
+all tools honour (``jpeg_quality`` 85, ``png_level`` 9: tensorstore's own defaults
+are 75 and 6), and every tool's written layer is read back by cloudvol and checked,
+with its size in the notes. ``vol-crackle-gzip`` keeps
 both tools' default transport compression instead (gzip for crackle), as a user's
 layer is stored: cloudvol then skips crackle's slice check, which gzip's CRC makes
 redundant. Checks: lossless encodings
@@ -22,6 +30,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +48,7 @@ from benchmarks.common import (
 from benchmarks.context import BenchContext
 
 SIDE = 256
+JPEG_SIDE = 512
 CHUNK = (64, 64, 64)
 CASES = {
     # name: (encoding, source, layer type, compress: False or None for the default)
@@ -52,6 +62,8 @@ CASES = {
     "kempressed": ("kempressed", "float", "image", False),
     "zfpc": ("zfpc", "float", "image", False),
 }
+SCALE_OPTIONS = {"jpeg": {"jpeg_quality": 85}, "png": {"png_level": 9}}
+TENSORSTORE_ENCODINGS = ("jpeg", "png", "compressed_segmentation")
 
 
 @functools.cache
@@ -85,19 +97,63 @@ def _check(encoding: str, got: np.ndarray, source: np.ndarray, tool: str) -> Non
         raise WrongResult(f"{tool}: the {encoding} layer does not read back exactly")
 
 
-def _open(tool: str, url: str, **kwargs: Any) -> Any:
+class _TensorStoreLayer:
+    """A precomputed layer through tensorstore, sliced like a CloudVolume (whole
+    volume only). The info is written by cloudvol, so tensorstore codes with the
+    scale's options."""
+
+    def __init__(self, url: str, info: dict[str, Any] | None) -> None:
+        import tensorstore as ts
+
+        self._info, self._url, self._ts = info, url, ts
+        self._context = ts.Context({"cache_pool": {"total_bytes_limit": 0}})
+        self._store: Any = None
+
+    def commit_info(self) -> None:
+        from cloudvol import CloudVolume
+
+        CloudVolume(self._url, info=self._info, progress=False).commit_info()
+
+    def _open(self) -> Any:
+        if self._store is None:
+            path = self._url.removeprefix("file://")
+            spec = {
+                "driver": "neuroglancer_precomputed",
+                "kvstore": {"driver": "file", "path": f"{path}/"},
+            }
+            self._store = self._ts.open(spec, context=self._context).result()
+        return self._store
+
+    def __setitem__(self, _: Any, array: np.ndarray) -> None:
+        self._open().write(array[..., np.newaxis]).result()
+
+    def __getitem__(self, _: Any) -> np.ndarray:
+        return np.asarray(self._open().read(order="F").result())
+
+
+def _open(
+    tool: str, url: str, encoding: str, info: dict[str, Any] | None = None, **kwargs: Any
+) -> Any:
     if tool == "cloudvol":
         from cloudvol import CloudVolume
     elif tool == "cloud-volume":
         from cloudvolume import CloudVolume  # type: ignore[no-redef]
+    elif tool == "tensorstore" and encoding in TENSORSTORE_ENCODINGS:
+        return _TensorStoreLayer(url, info)
+    elif tool == "tensorstore":
+        raise NotApplicable(f"tensorstore has no {encoding} encoding")
     else:
-        raise NotApplicable(f"{tool}: volume API workloads are cloudvol vs cloud-volume")
-    return CloudVolume(url, progress=False, **kwargs)
+        raise NotApplicable(f"{tool}: the volume API workloads compare whole tools")
+    return CloudVolume(url, progress=False, info=info, **kwargs)
+
+
+def _stored_mb(layer: Path) -> float:
+    return sum(f.stat().st_size for f in layer.rglob("*") if f.is_file()) / 1e6
 
 
 def volume_workload(ctx: BenchContext, short: str) -> WorkloadResult:
     encoding, kind, layer_type, compress = CASES[short]
-    side = min(ctx.geom.size, SIDE)
+    side = min(ctx.geom.size, JPEG_SIDE if short == "jpeg" else SIDE)
     source = _source(kind, side)
     from cloudvol import CloudVolume as Writer
 
@@ -105,6 +161,7 @@ def volume_workload(ctx: BenchContext, short: str) -> WorkloadResult:
         1, layer_type, str(source.dtype), encoding, (8, 8, 8), (0, 0, 0), source.shape,
         chunk_size=CHUNK, compressed_segmentation_block_size=(8, 8, 8),
     )  # fmt: skip
+    info["scales"][0].update(SCALE_OPTIONS.get(short, {}))
     base = ctx.scratch / f"vol-{short}"
     result = WorkloadResult(
         f"vol-{short}",
@@ -122,9 +179,12 @@ def volume_workload(ctx: BenchContext, short: str) -> WorkloadResult:
     for tool in ctx.tools:
 
         def timed(tool: str = tool) -> Timing:
-            writer = _open(tool, f"file://{base}/{tool}", info=info, compress=compress)
+            kwargs = {} if tool == "tensorstore" else {"compress": compress}
+            writer = _open(tool, f"file://{base}/{tool}", encoding, info=info, **kwargs)
+            if tool == "tensorstore" and compress is not False:
+                raise NotApplicable("tensorstore has no transport gzip for local chunks")
             writer.commit_info()
-            reader = _open(tool, read_url)
+            reader = _open(tool, read_url, encoding)
             seconds = {"write": float("inf"), "read": float("inf")}
 
             def run() -> np.ndarray:
@@ -140,7 +200,8 @@ def volume_workload(ctx: BenchContext, short: str) -> WorkloadResult:
             _check(encoding, Writer(f"file://{base}/{tool}")[:, :, :], source, f"{tool} write")
             mb = source.nbytes / 1e6
             splits.append(
-                f"{tool}: write {mb / seconds['write']:.0f} MB/s, read {mb / seconds['read']:.0f} MB/s"
+                f"{tool}: write {mb / seconds['write']:.0f} MB/s, read {mb / seconds['read']:.0f}"
+                f" MB/s, its layer {_stored_mb(base / tool):.1f} MB"
             )
             return timing
 
