@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
@@ -44,6 +44,12 @@ class LayerFormat:
     num_channels: int
     block_size: tuple[int, int, int] | None = None
     scale_options: Any = None
+    decodes_into: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # isinstance against a runtime-checkable Protocol inspects its members on every
+        # call: a tenth of the time of a raw 100³ cutout when it ran once per chunk.
+        object.__setattr__(self, "decodes_into", isinstance(self.codec, DecodeIntoCodec))
 
     def spec(self, shape: Sequence[int], key: str, background: float = 0) -> ChunkSpec:
         x, y, z = (int(s) for s in shape[:3])
@@ -80,12 +86,8 @@ class LayerFormat:
         helper is painted from the helper's scratch file."""
         spec = self.spec(shape, key, background)
         codec = self.codec
-        if (
-            isinstance(codec, DecodeIntoCodec)
-            and target.shape == spec.shape
-            and target.dtype == spec.dtype
-        ):
-            codec.decode_into(data, spec, target)
+        if self.decodes_into and target.shape == spec.shape and target.dtype == spec.dtype:
+            cast(DecodeIntoCodec, codec).decode_into(data, spec, target)
             return
 
         def copy(chunk: np.ndarray) -> None:
