@@ -100,7 +100,8 @@ def _check(encoding: str, got: np.ndarray, source: np.ndarray, tool: str) -> Non
 class _TensorStoreLayer:
     """A precomputed layer through tensorstore, sliced like a CloudVolume (whole
     volume only). The info is written by cloudvol, so tensorstore codes with the
-    scale's options."""
+    scale's options. Opened before timing, as the CloudVolume objects are: an
+    existing layer (no ``info``) at once, a new one once its info is committed."""
 
     def __init__(self, url: str, info: dict[str, Any] | None) -> None:
         import tensorstore as ts
@@ -108,11 +109,14 @@ class _TensorStoreLayer:
         self._info, self._url, self._ts = info, url, ts
         self._context = ts.Context({"cache_pool": {"total_bytes_limit": 0}})
         self._store: Any = None
+        if info is None:
+            self._open()
 
     def commit_info(self) -> None:
         from cloudvol import CloudVolume
 
         CloudVolume(self._url, info=self._info, progress=False).commit_info()
+        self._open()
 
     def _open(self) -> Any:
         if self._store is None:
