@@ -85,6 +85,23 @@ def test_cseg_layer_without_block_size_reads_with_default_blocks(tmp_path):
     np.testing.assert_array_equal(CloudVolume(f"file://{tmp_path}/ds/cseg")[:, :, :][..., 0], data)
 
 
+def test_layer_format_knows_which_codecs_decode_into_the_output():
+    import dataclasses
+
+    from cloudvol.codecs import get_codec
+    from cloudvol.volume.options import ReadOptions
+    from cloudvol.volume.read import LayerFormat
+    from cloudvol.volume.segmentation import label_mask_layer
+
+    cseg = LayerFormat(get_codec("compressed_segmentation"), np.dtype("uint64"), 1, (8, 8, 8))
+    assert cseg.decodes_into
+    assert not dataclasses.replace(cseg, codec=get_codec("raw")).decodes_into
+    mask, _ = label_mask_layer(cseg, 5, ReadOptions())  # masks decode, then compare
+    assert not mask.decodes_into
+    for name in ("raw", "jpeg", "png", "compresso", "crackle", "fpzip", "zfpc"):
+        assert not LayerFormat(get_codec(name), np.dtype("uint8"), 1).decodes_into, name
+
+
 @pytest.mark.parametrize("sharded", [False, True])
 def test_whole_cseg_chunks_decode_straight_into_the_output(tmp_path, monkeypatch, sharded):
     from cloudvol.codecs.compressed_segmentation import CompressedSegmentationCodec

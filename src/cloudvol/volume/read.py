@@ -7,6 +7,7 @@ held besides the output, and chunks are painted as they arrive (completion order
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,9 +48,7 @@ class LayerFormat:
     decodes_into: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # isinstance against a runtime-checkable Protocol inspects its members on every
-        # call: a tenth of the time of a raw 100³ cutout when it ran once per chunk.
-        object.__setattr__(self, "decodes_into", isinstance(self.codec, DecodeIntoCodec))
+        object.__setattr__(self, "decodes_into", _decodes_into(type(self.codec)))
 
     def spec(self, shape: Sequence[int], key: str, background: float = 0) -> ChunkSpec:
         x, y, z = (int(s) for s in shape[:3])
@@ -94,6 +93,15 @@ class LayerFormat:
             target[...] = chunk[src]
 
         offload.decode_to(codec, data, spec, copy)
+
+
+@functools.cache
+def _decodes_into(codec_class: type) -> bool:
+    """Whether the codec class implements :class:`DecodeIntoCodec` (a method, so the
+    class decides). Cached: isinstance against a runtime-checkable Protocol inspects
+    its members on every call, ~20 µs, a tenth of a raw 100³ cutout when it ran per
+    chunk."""
+    return callable(getattr(codec_class, "decode_into", None))
 
 
 def batched(n: int, size: int) -> Iterator[range]:
