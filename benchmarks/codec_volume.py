@@ -46,6 +46,7 @@ from benchmarks.common import (
     measure,
 )
 from benchmarks.context import BenchContext
+from benchmarks.tools import ADAPTERS
 
 SIDE = 256
 JPEG_SIDE = 512
@@ -104,35 +105,23 @@ class _TensorStoreLayer:
     existing layer (no ``info``) at once, a new one once its info is committed."""
 
     def __init__(self, url: str, info: dict[str, Any] | None) -> None:
-        import tensorstore as ts
+        self._info, self._url = info, url
+        self._store: Any = None if info is not None else self._open(write=False)
 
-        self._info, self._url, self._ts = info, url, ts
-        self._context = ts.Context({"cache_pool": {"total_bytes_limit": 0}})
-        self._store: Any = None
-        if info is None:
-            self._open()
+    def _open(self, write: bool) -> Any:
+        return ADAPTERS["tensorstore"].open_layer(Path(self._url.removeprefix("file://")), write)
 
     def commit_info(self) -> None:
         from cloudvol import CloudVolume
 
         CloudVolume(self._url, info=self._info, progress=False).commit_info()
-        self._open()
-
-    def _open(self) -> Any:
-        if self._store is None:
-            path = self._url.removeprefix("file://")
-            spec = {
-                "driver": "neuroglancer_precomputed",
-                "kvstore": {"driver": "file", "path": f"{path}/"},
-            }
-            self._store = self._ts.open(spec, context=self._context).result()
-        return self._store
+        self._store = self._open(write=True)
 
     def __setitem__(self, _: Any, array: np.ndarray) -> None:
-        self._open().write(array[..., np.newaxis]).result()
+        self._store.write(array[..., np.newaxis]).result()
 
     def __getitem__(self, _: Any) -> np.ndarray:
-        return np.asarray(self._open().read(order="F").result())
+        return np.asarray(self._store.read(order="F").result())
 
 
 def _open(

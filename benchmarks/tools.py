@@ -149,15 +149,18 @@ class TensorStore:
 
         return write
 
+    def open_layer(self, where: Where, write: bool = False) -> Any:
+        """An existing layer (its info written), cache off, for reading or also writing."""
+        spec = {"driver": "neuroglancer_precomputed", "kvstore": self._kvstore(where)}
+        return self._ts().open(spec, read=True, write=write, context=self._context()).result()
+
     def open_reader(self, where: Where, geom: Geometry, gzip: bool) -> Reader:
         if gzip:
             raise NotApplicable(
                 "tensorstore reads only plain chunk names; cloud-volume's local gzip "
                 "convention (`name.gz`) is invisible to it"
             )
-        ts = self._ts()
-        spec = {"driver": "neuroglancer_precomputed", "kvstore": self._kvstore(where)}
-        store = ts.open(spec, read=True, context=self._context()).result()
+        store = self.open_layer(where)
 
         def read(box: Box) -> Any:
             return store[_slices(box)].read(order="F").result()
